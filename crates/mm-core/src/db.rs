@@ -1,0 +1,384 @@
+//! Database connection (PostgreSQL or SQLite behind one diesel `MultiConnection`),
+//! embedded migrations, and schema verification (`db check` / `db adopt`).
+//!
+//! Invariant: this module is the only place that knows SQL dialect differences.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+/// PostgreSQL migrations, embedded at build time.
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+/// SQLite migrations (same folder names as PostgreSQL's).
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// The table diesel records applied migrations in.
+pub const MIGRATIONS_TABLE: &str = "__diesel_schema_migrations";
+
+/// One connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+impl std::fmt::Debug for DbConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DbConn({:?})", self.backend())
+    }
+}
+
+/// Which database engine a connection talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Postgres,
+    Sqlite,
+}
+
+impl std::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BackendKind::Postgres => "postgres",
+            BackendKind::Sqlite => "sqlite",
+        })
+    }
+}
+
+/// Errors talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: diesel::ConnectionError,
+    },
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("database does not have the expected schema: {0}")]
+    Schema(String),
+}
+
+impl DbConn {
+    /// The engine behind this connection.
+    pub fn backend(&self) -> BackendKind {
+        match self {
+            DbConn::Pg(_) => BackendKind::Postgres,
+            DbConn::Sqlite(_) => BackendKind::Sqlite,
+        }
+    }
+}
+
+/// The SQLite file a URL names, or `None` for a PostgreSQL URL.
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return None;
+    }
+    Some(
+        url.strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url),
+    )
+}
+
+/// Connect by URL: `postgres://…`/`postgresql://…`, else SQLite (`sqlite://path` or a path).
+/// SQLite connections get foreign keys, WAL and a busy timeout.
+pub fn connect(url: &str) -> Result<DbConn, DbError> {
+    let err = |source| DbError::Connect {
+        url: redact(url),
+        source,
+    };
+    match sqlite_path(url) {
+        None => {
+            let conn = diesel::PgConnection::establish(url).map_err(err)?;
+            log::debug!("connected to {}", redact(url));
+            Ok(DbConn::Pg(conn))
+        }
+        Some(path) => {
+            if path != ":memory:"
+                && let Some(parent) = std::path::Path::new(path).parent()
+                && !parent.as_os_str().is_empty()
+                && !parent.exists()
+            {
+                return Err(err(diesel::ConnectionError::BadConnection(format!(
+                    "directory {} does not exist",
+                    parent.display()
+                ))));
+            }
+            let mut conn = diesel::SqliteConnection::establish(path).map_err(err)?;
+            conn.batch_execute(
+                "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; \
+                 PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+            )
+            .map_err(|e| err(diesel::ConnectionError::BadConnection(e.to_string())))?;
+            log::debug!("opened SQLite database {path}");
+            Ok(DbConn::Sqlite(conn))
+        }
+    }
+}
+
+/// A URL fit for logs and messages: any password is replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let mut out = match authority.rfind('@') {
+        Some(at) => {
+            let userinfo = &authority[..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_string()
+            };
+            format!("{}{masked}@{}{}", &url[..scheme_end + 3], &authority[at + 1..], &rest[authority_end..])
+        }
+        None => url.to_string(),
+    };
+    // key=value style passwords in the query string
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let query = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        out = format!("{head}{query}");
+    }
+    out
+}
+
+/// Apply pending migrations; returns the names of those applied.
+pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
+    let names = match conn {
+        DbConn::Pg(c) => c
+            .run_pending_migrations(PG_MIGRATIONS)
+            .map(|v| v.iter().map(|m| m.to_string()).collect()),
+        DbConn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.iter().map(|m| m.to_string()).collect()),
+    };
+    names.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// Names of migrations not yet applied.
+pub fn pending(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
+    let names = match conn {
+        DbConn::Pg(c) => c
+            .pending_migrations(PG_MIGRATIONS)
+            .map(|v| v.iter().map(|m| m.name().to_string()).collect()),
+        DbConn::Sqlite(c) => c
+            .pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.iter().map(|m| m.name().to_string()).collect()),
+    };
+    names.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// Tables and their columns.
+pub type SchemaMap = BTreeMap<String, BTreeSet<String>>;
+
+/// The schema our code expects, read from `schema.rs` (the single source of truth).
+pub fn expected_schema() -> SchemaMap {
+    parse_schema_rs(include_str!("schema.rs"))
+}
+
+/// Parse diesel `table!` blocks: table name and column names (honouring `#[sql_name]`).
+pub fn parse_schema_rs(text: &str) -> SchemaMap {
+    let mut out = SchemaMap::new();
+    let mut table: Option<String> = None;
+    let mut sql_name: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if line == "diesel::table! {" {
+            table = Some(String::new());
+            continue;
+        }
+        let Some(t) = table.as_mut() else { continue };
+        if t.is_empty() {
+            if let Some((name, _)) = line.split_once(' ') {
+                *t = name.to_string();
+                out.entry(name.to_string()).or_default();
+            }
+            continue;
+        }
+        if line == "}" {
+            // end of the column block; the closing brace of the macro follows
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("#[sql_name = \"") {
+            sql_name = rest.strip_suffix("\"]").map(str::to_string);
+            continue;
+        }
+        if let Some((col, _)) = line.split_once(" -> ") {
+            let name = sql_name.take().unwrap_or_else(|| col.to_string());
+            out.get_mut(t.as_str()).expect("table entry").insert(name);
+        } else if line.is_empty() || line.starts_with("diesel::") {
+            table = None;
+        }
+    }
+    out
+}
+
+#[derive(QueryableByName)]
+struct ColumnRow {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+}
+
+/// The tables and columns the connected database has (our migration bookkeeping excluded).
+pub fn actual_schema(conn: &mut DbConn) -> Result<SchemaMap, DbError> {
+    let rows: Vec<ColumnRow> = match conn {
+        DbConn::Pg(c) => diesel::sql_query(
+            "SELECT table_name::text AS table_name, column_name::text AS column_name \
+             FROM information_schema.columns WHERE table_schema = current_schema()",
+        )
+        .load(c)?,
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT m.name AS table_name, p.name AS column_name \
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+        )
+        .load(c)?,
+    };
+    let mut out = SchemaMap::new();
+    for r in rows {
+        if r.table_name == MIGRATIONS_TABLE {
+            continue;
+        }
+        out.entry(r.table_name).or_default().insert(r.column_name);
+    }
+    Ok(out)
+}
+
+/// One thing `db check` found missing.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Missing {
+    Table { table: String },
+    Column { table: String, column: String },
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Missing::Table { table } => write!(f, "missing table {table}"),
+            Missing::Column { table, column } => write!(f, "missing column {table}.{column}"),
+        }
+    }
+}
+
+/// Compare the database with what our code needs; empty means everything is there.
+pub fn check(conn: &mut DbConn) -> Result<Vec<Missing>, DbError> {
+    let actual = actual_schema(conn)?;
+    Ok(diff_schema(&expected_schema(), &actual))
+}
+
+/// What `expected` has that `actual` lacks.
+pub fn diff_schema(expected: &SchemaMap, actual: &SchemaMap) -> Vec<Missing> {
+    let mut missing = Vec::new();
+    for (table, cols) in expected {
+        match actual.get(table) {
+            None => missing.push(Missing::Table {
+                table: table.clone(),
+            }),
+            Some(have) => {
+                for c in cols.difference(have) {
+                    missing.push(Missing::Column {
+                        table: table.clone(),
+                        column: c.clone(),
+                    });
+                }
+            }
+        }
+    }
+    missing
+}
+
+/// Take over an existing MirrorManager2 database: verify it has every table and column we
+/// need, record our base migration as applied (MM2 created those tables), then apply the
+/// rest of our migrations (our extras). Refuses, changing nothing, when anything is missing.
+pub fn adopt(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
+    let missing = check(conn)?;
+    if !missing.is_empty() {
+        let list = missing.iter().map(|m| m.to_string()).collect::<Vec<_>>();
+        return Err(DbError::Schema(list.join(", ")));
+    }
+    let base = base_migration_version();
+    conn.transaction(|c| {
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (version VARCHAR(50) PRIMARY KEY NOT NULL, \
+             run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+        );
+        diesel::sql_query(create).execute(c)?;
+        let exists: i64 = diesel::sql_query(format!(
+            "SELECT COUNT(*) AS n FROM {MIGRATIONS_TABLE} WHERE version = '{base}'"
+        ))
+        .get_result::<CountRow>(c)?
+        .n;
+        if exists == 0 {
+            diesel::sql_query(format!(
+                "INSERT INTO {MIGRATIONS_TABLE} (version) VALUES ('{base}')"
+            ))
+            .execute(c)?;
+        }
+        Ok::<_, DbError>(())
+    })?;
+    migrate(conn)
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// The version of the first migration (the MM2 schema itself): its folder name's digits.
+fn base_migration_version() -> String {
+    BASE_MIGRATION.split('_').next().unwrap_or("").replace('-', "")
+}
+
+/// Folder name of the base migration (MM2's own schema).
+pub const BASE_MIGRATION: &str = "2026-01-01-000000_mm2_schema";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://mm:s3cret@db.example:5432/mm"), "postgres://mm:***@db.example:5432/mm");
+        assert_eq!(redact("postgres://mm@db/mm"), "postgres://mm@db/mm");
+        assert_eq!(redact("postgres://db/mm?user=a&password=x"), "postgres://db/mm?user=a&password=***");
+        assert_eq!(redact("sqlite:///var/lib/mm.db"), "sqlite:///var/lib/mm.db");
+    }
+
+    #[test]
+    fn sqlite_urls() {
+        assert_eq!(sqlite_path("sqlite:///a/b.db"), Some("/a/b.db"));
+        assert_eq!(sqlite_path("sqlite://rel.db"), Some("rel.db"));
+        assert_eq!(sqlite_path("/x.db"), Some("/x.db"));
+        assert_eq!(sqlite_path("postgresql://h/db"), None);
+    }
+
+    #[test]
+    fn schema_rs_parses_every_table() {
+        let s = expected_schema();
+        assert_eq!(s.len(), 38, "{:?}", s.keys().collect::<Vec<_>>());
+        assert!(s["host"].contains("crawl_failures"));
+        assert!(s["host_stats"].contains("type"));
+        assert_eq!(s["host"].len(), 27);
+    }
+}
