@@ -173,8 +173,44 @@ pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
     names.map_err(|e| DbError::Migration(e.to_string()))
 }
 
-/// Names of migrations not yet applied.
+/// Whether the database has diesel's migration bookkeeping table.
+pub fn has_migrations_table(conn: &mut DbConn) -> Result<bool, DbError> {
+    let sql = match conn {
+        DbConn::Pg(_) => format!(
+            "SELECT COUNT(*) AS n FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = '{MIGRATIONS_TABLE}'"
+        ),
+        DbConn::Sqlite(_) => format!(
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '{MIGRATIONS_TABLE}'"
+        ),
+    };
+    let n = match conn {
+        DbConn::Pg(c) => diesel::sql_query(sql).get_result::<CountRow>(c)?.n,
+        DbConn::Sqlite(c) => diesel::sql_query(sql).get_result::<CountRow>(c)?.n,
+    };
+    Ok(n > 0)
+}
+
+/// Names of migrations not yet applied (read-only: a database without our bookkeeping
+/// table has every migration pending, and the table is not created).
 pub fn pending(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
+    if !has_migrations_table(conn)? {
+        use diesel::migration::MigrationSource;
+        let err2 = |e: Box<dyn std::error::Error + Send + Sync>| DbError::Migration(e.to_string());
+        let all: Vec<String> = match conn {
+            DbConn::Pg(_) => MigrationSource::<diesel::pg::Pg>::migrations(&PG_MIGRATIONS)
+                .map_err(err2)?
+                .iter()
+                .map(|m| m.name().to_string())
+                .collect(),
+            DbConn::Sqlite(_) => MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map_err(err2)?
+                .iter()
+                .map(|m| m.name().to_string())
+                .collect(),
+        };
+        return Ok(all);
+    }
     let names = match conn {
         DbConn::Pg(c) => c
             .pending_migrations(PG_MIGRATIONS)

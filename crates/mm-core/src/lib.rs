@@ -7,6 +7,7 @@ pub mod config;
 pub mod files;
 pub mod lock;
 pub mod logging;
+pub mod net;
 
 #[cfg(feature = "db")]
 pub mod db;

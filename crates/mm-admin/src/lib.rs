@@ -1,0 +1,114 @@
+//! mm-admin: the `mirrormanager` admin CLI — database set-up and the records a sysadmin or
+//! mirror admin sets up by hand. One module per command group under `commands/`, each with
+//! its clap `Opts`/subcommand enum and a `run`. Every command runs in one transaction.
+
+pub mod commands;
+pub mod error;
+pub mod find;
+pub mod output;
+
+use clap::{Parser, Subcommand};
+use mm_core::cli::CommonArgs;
+
+pub use error::{AdminError, Result};
+
+/// `mirrormanager`: set up and administer the MirrorManager database.
+#[derive(Debug, Parser)]
+#[command(name = "mirrormanager", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The command groups.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, migrate, verify or adopt the database
+    #[command(subcommand)]
+    Db(commands::db::DbCmd),
+    /// Sites (organisations running mirrors)
+    #[command(subcommand)]
+    Site(commands::site::SiteCmd),
+    /// Hosts (mirrors) of a site
+    #[command(subcommand)]
+    Host(commands::host::HostCmd),
+    /// Content categories and their top directories
+    #[command(subcommand)]
+    Category(commands::category::CategoryCmd),
+    /// Which categories a host carries
+    #[command(subcommand, name = "host-category")]
+    HostCategory(commands::host_category::HostCategoryCmd),
+    /// URLs a host serves a category under
+    #[command(subcommand)]
+    Url(commands::url::UrlCmd),
+    /// Netblocks a host serves preferentially
+    #[command(subcommand)]
+    Netblock(commands::netblock::NetblockCmd),
+    /// Peer ASNs of a host
+    #[command(subcommand)]
+    Asn(commands::asn::AsnCmd),
+    /// Countries a host restricts itself to
+    #[command(subcommand, name = "country-allowed")]
+    CountryAllowed(commands::country_allowed::CountryAllowedCmd),
+    /// Products (Fedora, EPEL, …)
+    #[command(subcommand)]
+    Product(commands::product::ProductCmd),
+    /// Versions (releases) of a product
+    #[command(subcommand)]
+    Version(commands::version::VersionCmd),
+    /// Architectures
+    #[command(subcommand)]
+    Arch(commands::arch::ArchCmd),
+    /// Repository redirects (repo=FROM answers as repo=TO)
+    #[command(subcommand, name = "repo-redirect")]
+    RepoRedirect(commands::repo_redirect::RepoRedirectCmd),
+    /// Country→continent overrides for the mirrorlist
+    #[command(subcommand, name = "continent-redirect")]
+    ContinentRedirect(commands::continent_redirect::ContinentRedirectCmd),
+    /// Embargoed countries (never served, mirrors there disabled)
+    #[command(subcommand)]
+    Embargo(commands::embargo::EmbargoCmd),
+    /// List the job lock files and who holds them
+    Locks(commands::locks::Opts),
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let cfg = cli.common.init()?;
+    if let Command::Locks(opts) = &cli.command {
+        return commands::locks::run(&cfg, opts).map_err(into_anyhow).context("locks");
+    }
+    let url = cfg.database_url();
+    let mut conn = mm_core::db::connect(&url)?;
+    log::debug!("database {}", mm_core::db::redact(&url));
+    let result = match cli.command {
+        Command::Db(c) => commands::db::run(&mut conn, c),
+        Command::Site(c) => commands::site::run(&mut conn, c),
+        Command::Host(c) => commands::host::run(&mut conn, c),
+        Command::Category(c) => commands::category::run(&mut conn, c),
+        Command::HostCategory(c) => commands::host_category::run(&mut conn, c),
+        Command::Url(c) => commands::url::run(&mut conn, c),
+        Command::Netblock(c) => commands::netblock::run(&mut conn, c),
+        Command::Asn(c) => commands::asn::run(&mut conn, c),
+        Command::CountryAllowed(c) => commands::country_allowed::run(&mut conn, c),
+        Command::Product(c) => commands::product::run(&mut conn, c),
+        Command::Version(c) => commands::version::run(&mut conn, c),
+        Command::Arch(c) => commands::arch::run(&mut conn, c),
+        Command::RepoRedirect(c) => commands::repo_redirect::run(&mut conn, c),
+        Command::ContinentRedirect(c) => commands::continent_redirect::run(&mut conn, c),
+        Command::Embargo(c) => commands::embargo::run(&mut conn, c),
+        Command::Locks(_) => unreachable!("handled above"),
+    };
+    result.map_err(into_anyhow)
+}
+
+/// Keep a held lock visible to the exit-code mapping (exit 3).
+fn into_anyhow(e: AdminError) -> anyhow::Error {
+    match e {
+        AdminError::Lock(l) => anyhow::Error::from(l),
+        other => anyhow::Error::from(other),
+    }
+}
