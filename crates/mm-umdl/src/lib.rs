@@ -107,7 +107,7 @@ pub fn select_categories(config: &Config, wanted: &[String]) -> Result<Vec<Strin
     }
     Ok(configured
         .into_iter()
-        .filter(|c| incl.is_empty() || incl.iter().any(|w| *w == c))
+        .filter(|c| incl.is_empty() || incl.contains(&c))
         .filter(|c| !excl.iter().any(|w| &w[1..] == c))
         .collect())
 }

@@ -126,7 +126,11 @@ pub struct Job<'a> {
 
 impl Job<'_> {
     fn full(&self, rel: &str) -> String {
-        join_rel(self.topname, rel)
+        if rel.is_empty() {
+            self.topname.to_string()
+        } else {
+            join_rel(self.topname, rel)
+        }
     }
 }
 
@@ -725,7 +729,8 @@ fn file_details(
         .filter(category_directory::category_id.eq(cat_id))
         .select((file_detail::id, file_detail::directory_id, file_detail::filename, file_detail::timestamp))
         .load(conn)?;
-    let mut groups: BTreeMap<(i32, String), Vec<(Option<i64>, i32)>> = BTreeMap::new();
+    type Rows = Vec<(Option<i64>, i32)>;
+    let mut groups: BTreeMap<(i32, String), Rows> = BTreeMap::new();
     for (id, dir, name, ts) in all {
         groups.entry((dir, name)).or_default().push((ts, id));
     }
