@@ -153,7 +153,9 @@ impl std::fmt::Display for Totals {
 /// Select the hosts to crawl (slowest first), with their categories and URLs.
 pub fn select_hosts(conn: &mut DbConn, config: &Config, opts: &Options) -> Result<Vec<HostJob>, CrawlError> {
     let _ = config;
-    let rows: Vec<(i32, String, String, bool, bool, bool, Option<i64>, bool, bool, bool)> = host::table
+    /// id, name, country, user/admin active, private, last duration, site user/admin active, private
+    type HostRow = (i32, String, String, bool, bool, bool, Option<i64>, bool, bool, bool);
+    let rows: Vec<HostRow> = host::table
         .inner_join(site::table)
         .select((
             host::id,
