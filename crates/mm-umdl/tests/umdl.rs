@@ -280,6 +280,48 @@ fn walk_matches_fullfiletimelist_and_dry_run_writes_nothing() {
     });
 }
 
+fn readable(conn: &mut DbConn, name: &str) -> bool {
+    directory::table.filter(directory::name.eq(name)).select(directory::readable).first(conn).unwrap()
+}
+
+#[test]
+fn readable_flags_and_file_detail_aging() {
+    use std::os::unix::fs::PermissionsExt;
+    for_each_backend(|db| {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        generate(root, &Spec { epel_releases: vec![], fullfiletimelist: false, ..Spec::default() }).unwrap();
+        add_category(&mut db.conn, "Fedora Linux");
+        let base = "pub/fedora/linux";
+        let private = root.join(base).join("updates/testing");
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o750)).unwrap();
+        // max_stale_days = 0: every replaced repomd.xml row expires at once
+        let cfg = db.config_file(&format!(
+            "[umdl]\nprefix = \"{}/\"\nmax_stale_days = 0\n[[umdl.master_directories]]\ntype = \"directory\"\n\
+             category = \"Fedora Linux\"\npath = \"{}/{base}\"\n",
+            root.display(),
+            root.display()
+        ));
+        ok(&cfg, &[]);
+        assert!(readable(&mut db.conn, &format!("{base}/updates")));
+        assert!(!readable(&mut db.conn, &format!("{base}/updates/testing")));
+        assert!(!readable(&mut db.conn, &format!("{base}/updates/testing/41/Everything/x86_64/repodata")));
+        let repodata = format!("{base}/releases/41/Everything/x86_64/os/repodata");
+        std::thread::sleep(Duration::from_millis(1100));
+        std::fs::remove_file(root.join(&repodata).join("repomd.xml")).unwrap();
+        let now = chrono::Utc::now().timestamp();
+        std::fs::write(root.join(&repodata).join("repomd.xml"), repomd_xml(now, "newer")).unwrap();
+        let out = ok(&cfg, &[]);
+        assert!(out.contains("1 file details added, 1 expired"), "{out}");
+        let fd = file_details(&mut db.conn, &repodata, "repomd.xml");
+        assert_eq!(fd.len(), 1);
+        assert_eq!(fd[0].1, Some(now));
+        // the newest row is kept however old it is
+        let out = ok(&cfg, &["--force"]);
+        assert!(out.contains("0 file details added, 0 expired"), "{out}");
+    });
+}
+
 #[test]
 fn corrupt_fullfiletimelist_fails_with_line_number_and_changes_nothing() {
     for_each_backend(|db| {
