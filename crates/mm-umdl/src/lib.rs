@@ -210,6 +210,7 @@ pub fn run_category(
     let mut tree: Option<scan::Tree> = None;
     let mut allow_delete = true;
     let mut local_top: Option<PathBuf> = None;
+    let mut remote: Option<sync::Remote> = None;
     let mut methods = Vec::new();
     for src in sources {
         let excludes = scan::Excludes::new(&topname, &src.excludes)?;
@@ -241,6 +242,10 @@ pub fn run_category(
                 log::info!("{name}: listing {url}");
                 methods.push("rsync");
                 let r = scan::rsync_listing(url, src.options.as_deref(), &excludes)?;
+                remote = Some(sync::Remote {
+                    url: url.to_string(),
+                    options: src.options.clone(),
+                });
                 allow_delete &= !r.partial;
                 r.tree
             }
@@ -271,6 +276,7 @@ pub fn run_category(
         topname: &topname,
         tree: &tree,
         local_top: local_top.as_deref(),
+        remote: remote.as_ref(),
         allow_delete,
         umdl: &config.umdl,
         force: opts.force,

@@ -449,6 +449,61 @@ pub fn rsync_listing(url: &str, options: Option<&str>, excludes: &Excludes) -> R
     })
 }
 
+/// Copy the given files (paths relative to the URL) into a new temporary directory with
+/// one `rsync --files-from` run; used to hash repomd.xml and read checksum files of an
+/// rsync source. Files that vanished meanwhile are simply absent.
+pub fn rsync_fetch(
+    url: &str,
+    options: Option<&str>,
+    paths: &[String],
+) -> Result<(tempfile::TempDir, PathBuf), UmdlError> {
+    let url = if url.ends_with('/') { url.to_string() } else { format!("{url}/") };
+    // rsync (3.2+) refuses --files-from below a daemon module's root ("file has vanished"):
+    // fetch from the module root with the sub-path prefixed to every entry
+    let (url, sub) = split_module(&url);
+    let tmp_err = |e: std::io::Error| UmdlError::Scan(format!("temporary file: {e}"));
+    let dir = tempfile::Builder::new().prefix("umdl-fetch-").tempdir().map_err(tmp_err)?;
+    let mut list = tempfile::NamedTempFile::new().map_err(tmp_err)?;
+    let listed: Vec<String> = paths.iter().map(|p| format!("{sub}{p}")).collect();
+    std::io::Write::write_all(&mut list, (listed.join("\n") + "\n").as_bytes()).map_err(tmp_err)?;
+    let mut cmd = Command::new("rsync");
+    cmd.args(["-t", "--files-from"]).arg(list.path());
+    if let Some(o) = options {
+        cmd.args(o.split_whitespace());
+    }
+    cmd.arg(&url).arg(dir.path()).env("LC_ALL", "C");
+    log::debug!("fetching {} files from {url}", paths.len());
+    let out = cmd
+        .output()
+        .map_err(|e| UmdlError::Rsync(format!("cannot run rsync: {e}")))?;
+    let code = out.status.code().unwrap_or(-1);
+    log::debug!("rsync fetch exit code {code}: {}", String::from_utf8_lossy(&out.stderr).trim());
+    if !out.status.success() && !matches!(code, 23 | 24) {
+        return Err(UmdlError::Rsync(format!(
+            "rsync {url} (fetching {} files) failed with exit code {code}: {}",
+            paths.len(),
+            String::from_utf8_lossy(&out.stderr).trim().lines().last().unwrap_or("")
+        )));
+    }
+    let root = dir.path().join(&sub);
+    Ok((dir, root))
+}
+
+/// `rsync://host/module/sub/path/` → (`rsync://host/module/`, `sub/path/`); other URLs
+/// are returned whole with an empty sub-path.
+fn split_module(url: &str) -> (String, String) {
+    let Some(rest) = url.strip_prefix("rsync://") else {
+        return (url.to_string(), String::new());
+    };
+    let mut parts = rest.splitn(3, '/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(host), Some(module), Some(sub)) if !module.is_empty() => {
+            (format!("rsync://{host}/{module}/"), sub.to_string())
+        }
+        _ => (url.to_string(), String::new()),
+    }
+}
+
 /// Parse a saved rsync listing. Paths may be relative to the top (`.` first) or start
 /// with the top's own name (`linux/…`, as `rsync --list-only URL` without a trailing
 /// slash prints them); the latter prefix is stripped.
@@ -525,6 +580,16 @@ mod tests {
         assert_eq!(names, ["f.iso", "g.iso"]);
         assert_eq!(t.dirs["a"].files[1].size, 10);
         assert_eq!(t.dirs[""].subdirs.iter().collect::<Vec<_>>(), ["a", "private"]);
+    }
+
+    #[test]
+    fn module_split() {
+        assert_eq!(
+            split_module("rsync://h:873/pub/fedora/linux/"),
+            ("rsync://h:873/pub/".to_string(), "fedora/linux/".to_string())
+        );
+        assert_eq!(split_module("rsync://h/pub/"), ("rsync://h/pub/".to_string(), String::new()));
+        assert_eq!(split_module("/local/dir/"), ("/local/dir/".to_string(), String::new()));
     }
 
     #[test]

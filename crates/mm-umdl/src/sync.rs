@@ -117,6 +117,8 @@ pub struct Job<'a> {
     pub tree: &'a Tree,
     /// Where the tree is on this machine (repomd.xml and checksum files are read there).
     pub local_top: Option<&'a Path>,
+    /// An rsync source: the files `file_detail` needs are fetched from there.
+    pub remote: Option<&'a Remote>,
     /// False after a partial rsync listing.
     pub allow_delete: bool,
     pub umdl: &'a UmdlConfig,
@@ -544,6 +546,21 @@ fn repositories(
     Ok(())
 }
 
+/// Why a file is read for `file_detail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Repomd,
+    Summary,
+    Checksum,
+}
+
+/// Where an rsync source's repomd.xml and checksum files are fetched from.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    pub url: String,
+    pub options: Option<String>,
+}
+
 /// Hashes of a file's bytes.
 struct Hashes {
     md5: String,
@@ -586,78 +603,95 @@ fn file_details(
         }
     }
     let mut new_rows: Vec<NewFileDetail> = Vec::new();
-    if let Some(top) = job.local_top {
-        for (rel, info) in &job.tree.dirs {
-            let Some(&dir_id) = ids.get(&job.full(rel)) else { continue };
-            let is_repodata = rel.ends_with("repodata") && info.files.iter().any(|f| f.name == "repomd.xml");
-            let has_repomd_row = newest.contains_key(&(dir_id, "repomd.xml".to_string()));
-            if is_repodata && (changed.contains(rel) || !has_repomd_row || job.force) {
-                let path = top.join(rel).join("repomd.xml");
-                match std::fs::read(&path) {
-                    Ok(bytes) => {
-                        let h = hash_bytes(&bytes);
-                        let same = newest
-                            .get(&(dir_id, "repomd.xml".to_string()))
-                            .is_some_and(|fd| fd.sha256.as_deref() == Some(h.sha256.as_str()));
-                        if !same {
-                            let ts = match mm_listing::repomd::parse(&String::from_utf8_lossy(&bytes)) {
-                                Ok(r) => r.timestamp(),
-                                Err(e) => {
-                                    log::warn!("{}: {e}", path.display());
-                                    None
-                                }
-                            }
-                            .or_else(|| info.files.iter().find(|f| f.name == "repomd.xml").map(|f| f.timestamp));
-                            new_rows.push(NewFileDetail {
-                                directory_id: dir_id,
-                                filename: "repomd.xml".into(),
-                                timestamp: ts,
-                                size: Some(bytes.len() as i64),
-                                sha1: Some(h.sha1),
-                                md5: Some(h.md5),
-                                sha256: Some(h.sha256),
-                                sha512: Some(h.sha512),
-                            });
-                        }
-                    }
-                    Err(e) => log::warn!("{}: {e}", path.display()),
+    // which files to read: repomd.xml of new/changed repodata directories (or ones without
+    // a row yet), ostree summaries and checksum files of new/changed directories
+    let mut wanted: Vec<(&str, i32, String, Want)> = Vec::new();
+    for (rel, info) in &job.tree.dirs {
+        let Some(&dir_id) = ids.get(&job.full(rel)) else { continue };
+        let dir_changed = changed.contains(rel) || job.force;
+        let is_repodata = rel.ends_with("repodata") && info.files.iter().any(|f| f.name == "repomd.xml");
+        if is_repodata && (dir_changed || !newest.contains_key(&(dir_id, "repomd.xml".to_string()))) {
+            wanted.push((rel, dir_id, "repomd.xml".into(), Want::Repomd));
+        }
+        if !dir_changed {
+            continue;
+        }
+        if info.subdirs.contains("objects") && info.files.iter().any(|f| f.name == "summary") {
+            wanted.push((rel, dir_id, "summary".into(), Want::Summary));
+        }
+        for cf in info.files.iter().filter(|f| mm_listing::checksum::is_checksum_file(&f.name)) {
+            wanted.push((rel, dir_id, cf.name.clone(), Want::Checksum));
+        }
+    }
+    let fetched;
+    let root: Option<&Path> = match (job.local_top, job.remote) {
+        (Some(top), _) => Some(top),
+        (None, _) if wanted.is_empty() => None,
+        (None, Some(remote)) => {
+            let paths: Vec<String> = wanted.iter().map(|(rel, _, name, _)| join_rel(rel, name)).collect();
+            match crate::scan::rsync_fetch(&remote.url, remote.options.as_deref(), &paths) {
+                Ok(got) => {
+                    fetched = got;
+                    Some(fetched.1.as_path())
+                }
+                Err(e) => {
+                    log::warn!("{}: cannot fetch repomd.xml and checksum files: {e}", job.ctx.category.name);
+                    None
                 }
             }
-            if !(changed.contains(rel) || job.force) {
+        }
+        (None, None) => {
+            log::debug!("{}: saved listing; repomd.xml and checksum files are not read", job.ctx.category.name);
+            None
+        }
+    };
+    for (rel, dir_id, name, want) in wanted.iter().filter(|_| root.is_some()) {
+        let root = root.expect("filtered");
+        let info = &job.tree.dirs[*rel];
+        let path = root.join(rel).join(name);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                log::warn!("{}: {e}", path.display());
                 continue;
             }
-            // ostree repositories: the summary file, timestamp = its mtime
-            if info.subdirs.contains("objects")
-                && let Some(sf) = info.files.iter().find(|f| f.name == "summary")
-                && let Ok(bytes) = std::fs::read(top.join(rel).join("summary"))
-            {
+        };
+        let dir_id = *dir_id;
+        let listed = info.files.iter().find(|f| &f.name == name);
+        match want {
+            Want::Repomd | Want::Summary => {
                 let h = hash_bytes(&bytes);
                 let same = newest
-                    .get(&(dir_id, "summary".to_string()))
+                    .get(&(dir_id, name.clone()))
                     .is_some_and(|fd| fd.sha256.as_deref() == Some(h.sha256.as_str()));
-                if !same {
-                    new_rows.push(NewFileDetail {
-                        directory_id: dir_id,
-                        filename: "summary".into(),
-                        timestamp: Some(sf.timestamp),
-                        size: Some(bytes.len() as i64),
-                        sha1: Some(h.sha1),
-                        md5: Some(h.md5),
-                        sha256: Some(h.sha256),
-                        sha512: Some(h.sha512),
-                    });
+                if same {
+                    continue;
                 }
-            }
-            for cf in info.files.iter().filter(|f| mm_listing::checksum::is_checksum_file(&f.name)) {
-                let path = top.join(rel).join(&cf.name);
-                let text = match std::fs::read_to_string(&path) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        log::warn!("{}: {e}", path.display());
-                        continue;
+                let ts = if *want == Want::Repomd {
+                    match mm_listing::repomd::parse(&String::from_utf8_lossy(&bytes)) {
+                        Ok(r) => r.timestamp(),
+                        Err(e) => {
+                            log::warn!("{}: {e}", path.display());
+                            None
+                        }
                     }
-                };
-                let sums = mm_listing::checksum::parse(&text);
+                } else {
+                    None
+                }
+                .or(listed.map(|f| f.timestamp));
+                new_rows.push(NewFileDetail {
+                    directory_id: dir_id,
+                    filename: name.clone(),
+                    timestamp: ts,
+                    size: Some(bytes.len() as i64),
+                    sha1: Some(h.sha1),
+                    md5: Some(h.md5),
+                    sha256: Some(h.sha256),
+                    sha512: Some(h.sha512),
+                });
+            }
+            Want::Checksum => {
+                let sums = mm_listing::checksum::parse(&String::from_utf8_lossy(&bytes));
                 for (fname, s) in sums.files {
                     let Some(listed) = info.files.iter().find(|f| f.name == fname) else { continue };
                     use mm_listing::checksum::Algo;
@@ -696,8 +730,6 @@ fn file_details(
                 }
             }
         }
-    } else {
-        log::debug!("{}: remote source; repomd.xml and checksum files are not read", job.ctx.category.name);
     }
     summary.file_details_added = new_rows.len();
     for chunk in new_rows.chunks(BATCH) {

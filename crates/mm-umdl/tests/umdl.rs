@@ -462,6 +462,14 @@ fn rsync_url_source_and_failed_rsync_deletes_nothing() {
         let files = mm_core::files::decode(&files.unwrap()).unwrap();
         let size = std::fs::metadata(root.join("pub/fedora/linux/updates/41/Everything/x86_64/repodata/repomd.xml")).unwrap().len();
         assert_eq!((files[0].name.as_str(), files[0].size), ("repomd.xml", size as i64));
+        // repomd.xml and checksum files were fetched over rsync for their file details
+        let repodata = "pub/fedora/linux/updates/41/Everything/x86_64/repodata";
+        let bytes = std::fs::read(root.join(repodata).join("repomd.xml")).unwrap();
+        let fd = file_details(&mut db.conn, repodata, "repomd.xml");
+        assert_eq!(fd.len(), 1);
+        assert_eq!(fd[0].0, Some(hex::encode(sha2::Sha256::digest(&bytes))));
+        let n: i64 = file_detail::table.count().get_result(&mut db.conn).unwrap();
+        assert_eq!(n, 10, "9 repomd.xml + 1 ISO");
 
         // the daemon is gone: the run fails and deletes nothing
         drop(daemon);
