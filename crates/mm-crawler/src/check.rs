@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mm_core::files::FileEntry;
@@ -62,12 +63,18 @@ pub struct CheckCtx {
     pub rsync_parameters: Vec<String>,
     /// Only check `repodata` directories.
     pub repodata_only: bool,
+    /// Set by SIGTERM/SIGINT: stop as soon as possible.
+    pub stop: Arc<AtomicBool>,
 }
 
 impl CheckCtx {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
     fn check_time(&self) -> Result<(), CheckError> {
         let now = Instant::now();
-        if now >= self.global_deadline {
+        if now >= self.global_deadline || self.stopping() {
             return Err(CheckError::Stopped);
         }
         if now >= self.host_deadline {
@@ -137,13 +144,13 @@ pub fn rsync(
     let status = loop {
         match child.try_wait() {
             Ok(Some(st)) => break st,
-            Ok(None) if Instant::now() >= deadline => {
+            Ok(None) if Instant::now() >= deadline || ctx.stopping() => {
                 let _ = child.kill();
                 let _ = child.wait();
                 let _ = reader.join();
                 let _ = err_reader.join();
                 notes.push(format!("rsync {url}: killed at the deadline"));
-                return Err(if Instant::now() >= ctx.global_deadline {
+                return Err(if Instant::now() >= ctx.global_deadline || ctx.stopping() {
                     CheckError::Stopped
                 } else {
                     CheckError::Timeout
@@ -369,7 +376,7 @@ fn http_dir(agent: &ureq::Agent, base: &str, d: &DirData, ctx: &CheckCtx, notes:
                 return Verdict::Unknown;
             }
         }
-        if Instant::now() >= ctx.host_deadline {
+        if Instant::now() >= ctx.host_deadline || ctx.stopping() {
             return Verdict::Unknown;
         }
     }

@@ -14,7 +14,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
@@ -36,7 +37,12 @@ pub enum CrawlError {
     Query(#[from] diesel::result::Error),
     #[error("{0}")]
     Internal(String),
+    #[error("crawl interrupted by a signal; results so far were written ({0})")]
+    Interrupted(String),
 }
+
+/// How long the writer waits for threads after SIGTERM/SIGINT before exiting.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 
 impl CrawlError {
     /// The exit code this error asks for.
@@ -356,13 +362,14 @@ pub fn crawl_host(
         connect_timeout: Duration::from_secs(config.crawler.connect_timeout_s),
         rsync_parameters: config.crawler.rsync_parameters.split_whitespace().map(String::from).collect(),
         repodata_only: opts.repodata,
+        stop: Arc::clone(stop_flag()),
     };
     let mut ok = 0usize;
     let mut failed: Vec<String> = Vec::new();
     for hc in &job.categories {
         let now = Instant::now();
-        if now >= global_deadline {
-            return finish(HostStatus::Unknown("global timeout".into()), &mut log, Vec::new());
+        if now >= global_deadline || stopping() {
+            return finish(HostStatus::Unknown(stop_reason()), &mut log, Vec::new());
         }
         if now >= ctx.host_deadline {
             let all = job.categories.iter().map(|c| c.host_category_id).collect();
@@ -427,7 +434,7 @@ pub fn crawl_host(
                 return finish(HostStatus::Timeout, &mut log, all);
             }
             Err(CheckError::Stopped) => {
-                return finish(HostStatus::Unknown("global timeout".into()), &mut log, Vec::new());
+                return finish(HostStatus::Unknown(stop_reason()), &mut log, Vec::new());
             }
             Err(CheckError::Unavailable(why) | CheckError::Failed(why)) => {
                 log.line(&format!("{}: failed: {why}", cat.name));
@@ -467,9 +474,34 @@ impl HostLog {
     }
 }
 
+/// The flag SIGTERM and SIGINT set: threads stop at their next check, the writer finishes
+/// what it has, locks are released on the way out.
+pub fn stop_flag() -> &'static Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
+}
+
+fn stopping() -> bool {
+    stop_flag().load(Ordering::Relaxed)
+}
+
+fn stop_reason() -> String {
+    if stopping() { "shutdown requested".into() } else { "global timeout".into() }
+}
+
+/// Route SIGTERM and SIGINT to [`stop_flag`].
+pub fn install_signal_handlers() -> Result<(), CrawlError> {
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, Arc::clone(stop_flag()))
+            .map_err(|e| CrawlError::Internal(format!("cannot install signal handler: {e}")))?;
+    }
+    Ok(())
+}
+
 /// Run a crawl: select hosts, crawl them on `threads` threads, write as results arrive.
 pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
     let started = Instant::now();
+    install_signal_handlers()?;
     let global_deadline = started
         + Duration::from_secs(60 * opts.global_timeout_minutes.unwrap_or(config.crawler.global_timeout_minutes));
     let lock_name = if opts.categories.len() == 1 {
@@ -506,10 +538,10 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
             loop {
                 let job = queue.lock().expect("queue lock").pop_front();
                 let Some(job) = job else { break };
-                if Instant::now() >= global_deadline {
+                if Instant::now() >= global_deadline || stopping() {
                     let _ = tx.send(Msg::HostDone {
                         host_id: job.id,
-                        status: HostStatus::Unknown("global timeout".into()),
+                        status: HostStatus::Unknown(stop_reason()),
                         seconds: 0,
                         timed_out: Vec::new(),
                     });
@@ -521,7 +553,23 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
     }
     drop(tx);
     let mut write_error: Option<CrawlError> = None;
-    for msg in rx {
+    let mut stop_seen: Option<Instant> = None;
+    loop {
+        let msg = match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(m) => m,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // after a signal, give threads a moment to report, then leave without them
+                // (a thread may sit in a network call; the process exit ends it)
+                if stopping() {
+                    let since = *stop_seen.get_or_insert_with(Instant::now);
+                    if since.elapsed() > STOP_GRACE {
+                        break;
+                    }
+                }
+                continue;
+            }
+        };
         if let Msg::HostDone { status, .. } = &msg {
             match status {
                 HostStatus::Ok => totals.ok += 1,
@@ -539,11 +587,14 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
             write_error = Some(e);
         }
     }
-    for h in handles {
-        h.join().map_err(|_| CrawlError::Internal("a crawl thread panicked".into()))?;
-    }
     if let Some(e) = write_error {
         return Err(e);
+    }
+    if stopping() {
+        return Err(CrawlError::Interrupted(totals.to_string()));
+    }
+    for h in handles {
+        h.join().map_err(|_| CrawlError::Internal("a crawl thread panicked".into()))?;
     }
     log::info!("crawl finished in {:.1}s", started.elapsed().as_secs_f64());
     Ok(totals)

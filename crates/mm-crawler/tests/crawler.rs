@@ -369,3 +369,55 @@ fn selection_flags() {
         assert_eq!(out.status.code(), Some(2));
     });
 }
+
+#[test]
+fn host_timeout_and_sigterm() {
+    for_each_backend(|db| {
+        let s = setup(db);
+        let cat: i32 = category::table.select(category::id).first(&mut db.conn).unwrap();
+        let site = add_site(&mut db.conn);
+        let httpd = http_server(&s.www);
+        let url = format!("http://127.0.0.1:{}/h0/fedora/linux", httpd.port);
+        let (h, hc) = add_host(&mut db.conn, site, "h.example", "DE", cat, &[url], false);
+        crawl(&s.cfg, &[]);
+        assert!(hcd(&mut db.conn, hc).values().all(|u| *u));
+        // a host deadline of zero: TIMEOUT, every row stale, one failure
+        let out = crawl(&s.cfg, &["--host-timeout", "0"]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("1 timed out"));
+        let rows = hcd(&mut db.conn, hc);
+        assert!(!rows.is_empty() && rows.values().all(|u| !*u));
+        assert_eq!(host_state(&mut db.conn, h).0, 1);
+
+        // a mirror that accepts connections and never answers; SIGTERM ends the crawl soon,
+        // leaving the host untouched (UNKNOWN)
+        let hang = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = hang.local_addr().unwrap().port();
+        let keep = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for c in hang.incoming().take(4) {
+                held.push(c);
+            }
+            std::thread::sleep(Duration::from_secs(60));
+        });
+        let (slow, _) = add_host(&mut db.conn, site, "slow.example", "DE", cat, &[format!("http://127.0.0.1:{port}/x")], false);
+        let child = Command::new(CRAWLER)
+            .arg("--config")
+            .arg(&s.cfg)
+            .args(["--host", &slow.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        let started = Instant::now();
+        let st = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        assert!(st.success());
+        let out = child.wait_with_output().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(15), "crawler took {:?} to stop", started.elapsed());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("interrupted"), "{err}");
+        assert_eq!(host_state(&mut db.conn, slow), (0, true, None, false));
+        drop(keep);
+    });
+}
