@@ -8,6 +8,7 @@
 //! threads (one rsync listing each), not with the number of hosts.
 
 pub mod check;
+pub mod propagation;
 pub mod write;
 
 use std::collections::{HashMap, HashSet, VecDeque};

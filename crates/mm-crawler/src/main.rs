@@ -9,7 +9,7 @@ use mm_core::cli::{CommonArgs, ExitError, main_with};
 
 /// Crawl mirrors and record which directories are up to date
 #[derive(Debug, Parser)]
-#[command(name = "mm2_crawler", version, args_conflicts_with_subcommands = true)]
+#[command(name = "mm2_crawler", version)]
 struct Args {
     #[command(flatten)]
     common: CommonArgs,
@@ -23,6 +23,24 @@ struct Args {
 enum Cmd {
     /// Crawl hosts (the default)
     Crawl(CrawlArgs),
+    /// Measure how far each repository's newest repomd.xml has propagated
+    Propagation(PropagationArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+struct PropagationArgs {
+    /// Only versions of this product (e.g. Fedora)
+    #[arg(long)]
+    product: Option<String>,
+    /// Only this version (e.g. 41)
+    #[arg(long)]
+    version: Option<String>,
+    /// Parallel requests [default: crawler.threads, else min(100, 20 × CPUs)]
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print the counts without storing them
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -80,6 +98,20 @@ fn main() -> ExitCode {
         let config = args.common.init().context("loading configuration")?;
         let c = match &args.command {
             Some(Cmd::Crawl(c)) => c.clone(),
+            Some(Cmd::Propagation(p)) => {
+                let opts = mm_crawler::propagation::PropagationOptions {
+                    product: p.product.clone(),
+                    version: p.version.clone(),
+                    threads: p.threads,
+                    dry_run: p.dry_run,
+                };
+                let stats = mm_crawler::propagation::run(&config, &opts)
+                    .map_err(|e| anyhow::Error::new(ExitError::new(e.exit_code(), e.to_string())))?;
+                for s in stats {
+                    println!("{s}");
+                }
+                return Ok(());
+            }
             None => args.crawl.clone(),
         };
         let opts = mm_crawler::Options {

@@ -13,6 +13,7 @@ use mm_core::models::{NewHost, NewSite};
 use mm_core::schema::*;
 use mm_testkit::{DbConn, TestDb, for_each_backend};
 use mm_umdl::generate::{Spec, generate};
+use sha2::Digest;
 
 const CRAWLER: &str = env!("CARGO_BIN_EXE_mm2_crawler");
 const BASE: &str = "pub/fedora/linux";
@@ -382,7 +383,7 @@ fn host_timeout_and_sigterm() {
         crawl(&s.cfg, &[]);
         assert!(hcd(&mut db.conn, hc).values().all(|u| *u));
         // a host deadline of zero: TIMEOUT, every row stale, one failure
-        let out = crawl(&s.cfg, &["--host-timeout", "0"]);
+        let out = crawl(&s.cfg, &["crawl", "--host-timeout", "0"]);
         assert!(String::from_utf8_lossy(&out.stdout).contains("1 timed out"));
         let rows = hcd(&mut db.conn, hc);
         assert!(!rows.is_empty() && rows.values().all(|u| !*u));
@@ -419,5 +420,71 @@ fn host_timeout_and_sigterm() {
         assert!(err.contains("interrupted"), "{err}");
         assert_eq!(host_state(&mut db.conn, slow), (0, true, None, false));
         drop(keep);
+    });
+}
+
+#[test]
+fn propagation_counts_mirrors_by_age() {
+    for_each_backend(|db| {
+        let s = setup(db);
+        let cat: i32 = category::table.select(category::id).first(&mut db.conn).unwrap();
+        let site = add_site(&mut db.conn);
+        let tmp = s.mirror.parent().unwrap().parent().unwrap().parent().unwrap().to_path_buf();
+        let repodata = "updates/41/Everything/x86_64/repodata";
+        // mirror2 has a day-and-a-half old repomd.xml the master recorded; mirror3 one it never saw
+        for (m, content) in [("mirror2", "<repomd>older</repomd>"), ("mirror3", "<repomd>unknown</repomd>")] {
+            copy_tree(&s.mirror, &tmp.join(m).join("fedora/linux"));
+            std::fs::write(tmp.join(m).join("fedora/linux").join(repodata).join("repomd.xml"), content).unwrap();
+            std::os::unix::fs::symlink(tmp.join(m), s.www.join(m)).unwrap();
+        }
+        let (dir_id, newest): (i32, Option<i64>) = file_detail::table
+            .inner_join(directory::table)
+            .filter(directory::name.eq(format!("{BASE}/{repodata}")))
+            .select((directory::id, file_detail::timestamp))
+            .first(&mut db.conn)
+            .unwrap();
+        diesel::insert_into(file_detail::table)
+            .values((
+                file_detail::directory_id.eq(dir_id),
+                file_detail::filename.eq("repomd.xml"),
+                file_detail::timestamp.eq(Some(newest.unwrap() - 36 * 3600)),
+                file_detail::size.eq(Some(22i64)),
+                file_detail::sha256.eq(Some(hex::encode(sha2::Sha256::digest(b"<repomd>older</repomd>")))),
+                file_detail::sha1.eq(None::<String>),
+                file_detail::md5.eq(None::<String>),
+                file_detail::sha512.eq(None::<String>),
+            ))
+            .execute(&mut db.conn)
+            .unwrap();
+        let httpd = http_server(&s.www);
+        let dead = free_port();
+        let p = httpd.port;
+        add_host(&mut db.conn, site, "same.example", "DE", cat, &[format!("http://127.0.0.1:{p}/h0/fedora/linux")], false);
+        add_host(&mut db.conn, site, "day.example", "DE", cat, &[format!("http://127.0.0.1:{p}/mirror2/fedora/linux")], false);
+        add_host(&mut db.conn, site, "old.example", "DE", cat, &[format!("http://127.0.0.1:{p}/mirror3/fedora/linux")], false);
+        add_host(&mut db.conn, site, "dead.example", "DE", cat, &[format!("http://127.0.0.1:{dead}/fedora/linux")], false);
+        let out = Command::new(CRAWLER)
+            .arg("--config")
+            .arg(&s.cfg)
+            .args(["propagation", "--product", "Fedora", "--version", "41"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.lines().next().unwrap().contains("x86_64"), "x86_64 first: {stdout}");
+        assert!(
+            stdout.contains("updates-released-f41 x86_64: same day 1, one day 1, two days 0, older 1, no info 1"),
+            "{stdout}"
+        );
+        let rows: i64 = propagation_stat::table.count().get_result(&mut db.conn).unwrap();
+        assert_eq!(rows, 9);
+        let (same, one, older, none): (i32, i32, i32, i32) = propagation_stat::table
+            .inner_join(repository::table)
+            .inner_join(directory::table.on(directory::id.nullable().eq(repository::directory_id)))
+            .filter(directory::name.eq(format!("{BASE}/updates/41/Everything/x86_64")))
+            .select((propagation_stat::same_day, propagation_stat::one_day, propagation_stat::older, propagation_stat::no_info))
+            .first(&mut db.conn)
+            .unwrap();
+        assert_eq!((same, one, older, none), (1, 1, 1, 1));
     });
 }
