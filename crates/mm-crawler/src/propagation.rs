@@ -80,7 +80,9 @@ fn load_repos(conn: &mut DbConn, opts: &PropagationOptions) -> Result<Vec<Repo>,
     if version_ids.is_empty() {
         return Err(CrawlError::Usage("no such product/version".into()));
     }
-    let rows: Vec<(i32, Option<String>, String, Option<i32>, String)> = repository::table
+    /// id, prefix, arch, category, directory name
+    type RepoRow = (i32, Option<String>, String, Option<i32>, String);
+    let rows: Vec<RepoRow> = repository::table
         .inner_join(arch::table)
         .inner_join(directory::table)
         .filter(repository::version_id.eq_any(&version_ids))
