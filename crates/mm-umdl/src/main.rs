@@ -28,6 +28,10 @@ struct Args {
     /// Delete directories even when more than umdl.max_delete_fraction would go
     #[arg(long)]
     delete_force: bool,
+    /// Accepted for MM2 command lines; directories gone from the master are always deleted
+    /// (within umdl.max_delete_fraction)
+    #[arg(long)]
+    delete_directories: bool,
     /// Walk the tree even when a fullfiletimelist file exists
     #[arg(long)]
     skip_fullfiletimelist: bool,
@@ -45,6 +49,9 @@ fn main() -> ExitCode {
                 println!("{line}");
             }
             return Ok(());
+        }
+        if args.delete_directories {
+            log::debug!("--delete-directories is the default behaviour");
         }
         let opts = mm_umdl::Options {
             categories: args.categories.clone(),

@@ -71,18 +71,21 @@ fn parent_of(rel: &str) -> (&str, &str) {
 /// Compiled exclude regexes, matched (unanchored) against `<topdir name>/<relative path>`.
 #[derive(Debug, Clone)]
 pub struct Excludes {
-    res: Vec<Regex>,
+    /// All excludes as one alternation: one search per path.
+    re: Regex,
     topname: String,
 }
 
 impl Excludes {
     pub fn new(topname: &str, configured: &[String]) -> Result<Excludes, UmdlError> {
-        let mut res = Vec::new();
-        for re in DEFAULT_EXCLUDES.iter().copied().chain(configured.iter().map(String::as_str)) {
-            res.push(Regex::new(re).map_err(|e| UmdlError::Config(format!("exclude {re:?}: {e}")))?);
+        let all: Vec<&str> = DEFAULT_EXCLUDES.iter().copied().chain(configured.iter().map(String::as_str)).collect();
+        for re in &all {
+            Regex::new(re).map_err(|e| UmdlError::Config(format!("exclude {re:?}: {e}")))?;
         }
+        let joined = all.iter().map(|r| format!("(?:{r})")).collect::<Vec<_>>().join("|");
+        let re = Regex::new(&joined).map_err(|e| UmdlError::Config(format!("excludes: {e}")))?;
         Ok(Excludes {
-            res,
+            re,
             topname: topname.to_string(),
         })
     }
@@ -93,7 +96,7 @@ impl Excludes {
             return false;
         }
         let full = join_rel(&self.topname, rel);
-        self.res.iter().any(|r| r.is_match(&full))
+        self.re.is_match(&full)
     }
 }
 
@@ -195,6 +198,9 @@ pub fn tree_from_entries(
     };
     let mut excluded_dirs: BTreeSet<String> = BTreeSet::new();
     let under_excluded = |rel: &str, ex: &BTreeSet<String>| {
+        if ex.is_empty() {
+            return false;
+        }
         let mut p = rel;
         while let Some((parent, _)) = p.rsplit_once('/') {
             if ex.contains(parent) {
@@ -251,6 +257,9 @@ pub fn tree_from_entries(
         .map(|m| m.mtime())
         .unwrap_or(0);
     let ensure = |tree: &mut Tree, rel: &str| {
+        if tree.dirs.contains_key(rel) {
+            return;
+        }
         // create the directory and any unlisted parents
         let mut chain = vec![rel.to_string()];
         let mut p = rel;
@@ -364,8 +373,10 @@ pub fn read_fullfiletimelist(
 ) -> Result<Tree, UmdlError> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| UmdlError::Scan(format!("{}: {e}", file.display())))?;
+    let t0 = std::time::Instant::now();
     let entries = mm_listing::fullfiletimelist::parse(&text)
         .map_err(|e| UmdlError::Listing(format!("{}: {e}", file.display())))?;
+    log::debug!("{}: {} entries parsed in {:.2}s", file.display(), entries.len(), t0.elapsed().as_secs_f64());
     let top_name = prefix.trim_end_matches('/');
     let entries: Vec<Entry> = entries
         .into_iter()
@@ -388,7 +399,9 @@ pub fn read_fullfiletimelist(
             if prefix.is_empty() { "the top" } else { prefix }
         )));
     }
+    let t0 = std::time::Instant::now();
     let mut tree = tree_from_entries(entries, excludes, Some(top));
+    log::debug!("tree built in {:.2}s", t0.elapsed().as_secs_f64());
     // the list has no permissions: take them from the directories themselves (one stat
     // per directory, no per-file work)
     let keys: Vec<String> = tree.dirs.keys().cloned().collect();
