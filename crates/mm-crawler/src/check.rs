@@ -383,8 +383,108 @@ fn http_dir(agent: &ureq::Agent, base: &str, d: &DirData, ctx: &CheckCtx, notes:
     Verdict::UpToDate
 }
 
+/// `ftp://host[:port]/path` → (`host:port`, `/path`).
+fn split_ftp_url(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("ftp://")?;
+    let (hostport, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let hostport = hostport.rsplit('@').next().unwrap_or(hostport);
+    if hostport.is_empty() {
+        return None;
+    }
+    let hostport = if hostport.contains(':') && !hostport.ends_with(']') {
+        hostport.to_string()
+    } else {
+        format!("{hostport}:21")
+    };
+    Some((hostport, path.trim_end_matches('/').to_string()))
+}
+
+fn ftp_connect(url: &str, ctx: &CheckCtx) -> Result<(suppaftp::FtpStream, String), CheckError> {
+    use std::net::ToSocketAddrs;
+    let (hostport, base) = split_ftp_url(url).ok_or_else(|| CheckError::Failed(format!("bad FTP URL {url}")))?;
+    let addr = hostport
+        .to_socket_addrs()
+        .map_err(|e| CheckError::Unavailable(format!("{url}: {e}")))?
+        .next()
+        .ok_or_else(|| CheckError::Unavailable(format!("{url}: no address")))?;
+    let mut ftp = suppaftp::FtpStream::connect_timeout(addr, ctx.connect_timeout)
+        .map_err(|e| CheckError::Unavailable(format!("{url}: {e}")))?;
+    let _ = ftp.get_ref().set_read_timeout(Some(Duration::from_secs(120)));
+    ftp.login("anonymous", "mirrormanager@")
+        .map_err(|e| CheckError::Unavailable(format!("{url}: login: {e}")))?;
+    Ok((ftp, base))
+}
+
+/// Check a category over FTP: one LIST per directory on one control connection; names
+/// and sizes compared; 550/450 (no such directory) counts as an empty directory.
+pub fn ftp(url: &str, cat: &Arc<CategoryData>, ctx: &CheckCtx, notes: &mut Vec<Note>) -> Result<Verdicts, CheckError> {
+    ctx.check_time()?;
+    let (mut conn, base) = ftp_connect(url, ctx)?;
+    let mut out = Vec::with_capacity(cat.dirs.len());
+    for d in &cat.dirs {
+        if !ctx.wants(d) || d.files.is_empty() {
+            out.push(if ctx.wants(d) { Some(Verdict::UpToDate) } else { None });
+            continue;
+        }
+        ctx.check_time()?;
+        let path = if d.rel.is_empty() { format!("{base}/") } else { format!("{base}/{}/", d.rel) };
+        let listing: Result<HashMap<String, (usize, bool)>, String> = match conn.list(Some(&path)) {
+            Ok(lines) => Ok(lines
+                .iter()
+                .filter_map(|l| l.parse::<suppaftp::list::File>().ok())
+                .map(|f| (f.name().to_string(), (f.size(), f.is_symlink())))
+                .collect()),
+            Err(suppaftp::FtpError::UnexpectedResponse(r)) if matches!(r.status.code(), 450 | 550) => Ok(HashMap::new()),
+            Err(e) => Err(e.to_string()),
+        };
+        let listing = match listing {
+            Ok(l) => l,
+            Err(e) => {
+                notes.push(format!("{}: unknown, LIST failed: {e}", d.rel));
+                out.push(Some(Verdict::Unknown));
+                // the control connection may be gone: open a new one for the next directory
+                match ftp_connect(url, ctx) {
+                    Ok((c, _)) => conn = c,
+                    Err(_) => break,
+                }
+                continue;
+            }
+        };
+        let mut verdict = Verdict::UpToDate;
+        for f in &d.files {
+            match listing.get(&f.name) {
+                Some((_, true)) => {}
+                Some((size, false)) if *size as i64 == f.size => {}
+                Some((size, false)) => {
+                    notes.push(format!("{}: stale, {} has size {size}, expected {}", d.rel, f.name, f.size));
+                    verdict = Verdict::Stale;
+                    break;
+                }
+                None => {
+                    notes.push(format!("{}: stale, {} is missing", d.rel, f.name));
+                    verdict = Verdict::Stale;
+                    break;
+                }
+            }
+        }
+        out.push(Some(verdict));
+    }
+    // directories never reached (connection lost for good) stay unknown
+    out.resize(cat.dirs.len(), None);
+    let _ = conn.quit();
+    Ok(out)
+}
+
 /// `--canary`: does the category's base URL answer at all?
 pub fn canary(url: &str, ctx: &CheckCtx) -> Result<(), CheckError> {
+    if url.starts_with("ftp://") {
+        let (mut conn, _) = ftp_connect(url, ctx)?;
+        let _ = conn.quit();
+        return Ok(());
+    }
     if url.starts_with("rsync://") {
         let url = if url.ends_with('/') { url.to_string() } else { format!("{url}/") };
         let out = Command::new("rsync")
@@ -417,5 +517,13 @@ mod tests {
         assert_eq!(join_url("http://h/pub", "a b/c", "x#1.rpm"), "http://h/pub/a%20b/c/x%231.rpm");
         assert_eq!(join_url("http://h/pub", "", "f"), "http://h/pub/f");
         assert_eq!(encode_path("100%"), "100%25");
+    }
+
+    #[test]
+    fn ftp_urls() {
+        assert_eq!(split_ftp_url("ftp://h/pub/fedora/"), Some(("h:21".into(), "/pub/fedora".into())));
+        assert_eq!(split_ftp_url("ftp://u@127.0.0.1:2121/x"), Some(("127.0.0.1:2121".into(), "/x".into())));
+        assert_eq!(split_ftp_url("ftp://h"), Some(("h:21".into(), String::new())));
+        assert_eq!(split_ftp_url("http://h/"), None);
     }
 }

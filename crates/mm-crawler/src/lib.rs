@@ -397,6 +397,8 @@ pub fn crawl_host(
                 check::rsync(url, cat, &ctx, &mut notes)
             } else if url.starts_with("http://") || url.starts_with("https://") {
                 check::http(url, cat, &ctx, &mut notes)
+            } else if url.starts_with("ftp://") {
+                check::ftp(url, cat, &ctx, &mut notes)
             } else {
                 Err(CheckError::Unavailable(format!("{url}: protocol not supported by this crawler")))
             };

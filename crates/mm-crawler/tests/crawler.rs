@@ -488,3 +488,54 @@ fn propagation_counts_mirrors_by_age() {
         assert_eq!((same, one, older, none), (1, 1, 1, 1));
     });
 }
+
+/// An anonymous read-only FTP server (python3 pyftpdlib) on 127.0.0.1.
+fn ftp_server(path: &Path) -> Server {
+    let python = mm_testkit::require_tool("python3");
+    let ok = Command::new(&python).args(["-c", "import pyftpdlib"]).status().unwrap().success();
+    assert!(ok, "python3 module pyftpdlib is missing: python3 -m pip install pyftpdlib");
+    let port = free_port();
+    let child = Command::new(python)
+        .args(["-m", "pyftpdlib", "-i", "127.0.0.1", "-p"])
+        .arg(port.to_string())
+        .arg("-d")
+        .arg(path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_port(port);
+    Server { child, port, _dir: tempfile::tempdir().unwrap() }
+}
+
+#[test]
+fn ftp_verdicts_and_fallback_from_dead_rsync() {
+    for_each_backend(|db| {
+        let s = setup(db);
+        let cat: i32 = category::table.select(category::id).first(&mut db.conn).unwrap();
+        let site = add_site(&mut db.conn);
+        break_mirror(&s.mirror);
+        let ftpd = ftp_server(s.mirror.parent().unwrap().parent().unwrap());
+        let dead = free_port();
+        let (h, hc) = add_host(
+            &mut db.conn,
+            site,
+            "ftp.example",
+            "DE",
+            cat,
+            &[
+                format!("ftp://127.0.0.1:{}/fedora/linux", ftpd.port),
+                format!("rsync://127.0.0.1:{dead}/mirror/fedora/linux"),
+            ],
+            false,
+        );
+        crawl(&s.cfg, &[]);
+        let rows = hcd(&mut db.conn, hc);
+        assert_eq!(rows.values().filter(|u| **u).count(), s.n_dirs - 2, "{rows:#?}");
+        assert!(!rows.contains_key(STALE_PKG_DIR));
+        assert!(!rows.contains_key(STALE_REPODATA));
+        assert_eq!(host_state(&mut db.conn, h), (0, true, None, true));
+        let log = std::fs::read_to_string(db.dir.path().join(format!("log/crawler/{h}.log"))).unwrap();
+        assert!(log.contains("unavailable") && log.contains("ftp://"), "{log}");
+    });
+}
