@@ -67,6 +67,8 @@ pub struct Options {
     pub stopid: Option<i32>,
     /// `k:n`: the k-th (1-based) of n slices of the sorted host ids.
     pub fraction: Option<(usize, usize)>,
+    /// `--continent`: continent codes (`EU`); `^EU` excludes. Needs `mirrorlist.cccsv`.
+    pub continents: Vec<String>,
     pub include_private: bool,
     pub include_disabled: bool,
     pub global_timeout_minutes: Option<u64>,
@@ -157,9 +159,44 @@ impl std::fmt::Display for Totals {
     }
 }
 
+/// Read a country → continent CSV (`DE,EU` per line; `#` comments and a header allowed).
+pub fn read_country_continents(path: &std::path::Path) -> Result<HashMap<String, String>, CrawlError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CrawlError::Usage(format!("{}: {e}", path.display())))?;
+    let mut out = HashMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut f = line.split(',').map(|x| x.trim().trim_matches('"'));
+        if let (Some(cc), Some(cont)) = (f.next(), f.next())
+            && mm_core::config::is_country_code(cc)
+        {
+            out.insert(cc.to_ascii_uppercase(), cont.to_ascii_uppercase());
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a host's continent passes `--continent` values (`EU`, `^AS`).
+fn continent_ok(continent: Option<&str>, wanted: &[String]) -> bool {
+    let (excl, incl): (Vec<&String>, Vec<&String>) = wanted.iter().partition(|w| w.starts_with('^'));
+    let c = continent.unwrap_or("");
+    (incl.is_empty() || incl.iter().any(|w| w.eq_ignore_ascii_case(c)))
+        && !excl.iter().any(|w| w[1..].eq_ignore_ascii_case(c))
+}
+
 /// Select the hosts to crawl (slowest first), with their categories and URLs.
 pub fn select_hosts(conn: &mut DbConn, config: &Config, opts: &Options) -> Result<Vec<HostJob>, CrawlError> {
-    let _ = config;
+    let continents = if opts.continents.is_empty() {
+        None
+    } else {
+        let path = config.mirrorlist.cccsv.as_deref().ok_or_else(|| {
+            CrawlError::Usage("--continent needs mirrorlist.cccsv (the country-to-continent CSV) in the configuration".into())
+        })?;
+        Some(read_country_continents(path)?)
+    };
     /// id, name, country, user/admin active, private, last duration, site user/admin active, private
     type HostRow = (i32, String, String, bool, bool, bool, Option<i64>, bool, bool, bool);
     let rows: Vec<HostRow> = host::table
@@ -184,6 +221,11 @@ pub fn select_hosts(conn: &mut DbConn, config: &Config, opts: &Options) -> Resul
         .filter(|r| opts.hosts.is_empty() || opts.hosts.contains(&r.0))
         .filter(|r| opts.startid.is_none_or(|s| r.0 >= s))
         .filter(|r| opts.stopid.is_none_or(|s| r.0 < s))
+        .filter(|r| {
+            continents.as_ref().is_none_or(|m| {
+                continent_ok(m.get(&r.2.to_ascii_uppercase()).map(String::as_str), &opts.continents)
+            })
+        })
         .map(|r| (r.0, r.1, r.2, r.6.unwrap_or(0)))
         .collect();
     if let Some((k, n)) = opts.fraction {

@@ -63,6 +63,9 @@ struct CrawlArgs {
     /// Only the k-th of n slices of the sorted host ids, e.g. 1:4
     #[arg(long, value_parser = mm_crawler::parse_fraction)]
     fraction: Option<(usize, usize)>,
+    /// Only hosts on this continent (repeatable; `^XX` excludes); needs mirrorlist.cccsv
+    #[arg(long = "continent", value_name = "XX")]
+    continents: Vec<String>,
     /// Also crawl private hosts and hosts of private sites
     #[arg(long)]
     include_private: bool,
@@ -121,6 +124,7 @@ fn main() -> ExitCode {
             startid: c.startid,
             stopid: c.stopid,
             fraction: c.fraction,
+            continents: c.continents,
             include_private: c.include_private,
             include_disabled: c.include_disabled,
             global_timeout_minutes: c.global_timeout,

@@ -368,6 +368,19 @@ fn selection_flags() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2));
+        // --continent needs the country→continent CSV; with it, hosts are picked by continent
+        let out = Command::new(CRAWLER).arg("--config").arg(&s.cfg).args(["--continent", "EU"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+        diesel::update(host::table.find(ids[0].0)).set(host::country.eq("US")).execute(&mut db.conn).unwrap();
+        let csv = db.dir.path().join("continents.csv");
+        std::fs::write(&csv, "# country,continent\nDE,EU\nUS,NA\n").unwrap();
+        let text = std::fs::read_to_string(&s.cfg).unwrap();
+        let text = text.replacen("[umdl]", &format!("[mirrorlist]\ncccsv = {:?}\n[umdl]", csv.display().to_string()), 1);
+        std::fs::write(&s.cfg, text).unwrap();
+        let out = crawl(&s.cfg, &["--continent", "NA", "--canary"]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("crawled 1 hosts"));
+        let out = crawl(&s.cfg, &["--continent", "^NA", "--canary"]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("crawled 2 hosts"));
     });
 }
 
