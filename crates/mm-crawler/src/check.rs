@@ -1,0 +1,529 @@
+//! Checking one category of one mirror: rsync (one recursive listing) or HTTP(S) (HEAD per
+//! recorded file, GET + SHA256 of repomd.xml). Produces a verdict per directory.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use mm_core::files::FileEntry;
+use mm_listing::EntryKind;
+use sha2::Digest;
+
+/// One directory of a category as umdl recorded it.
+#[derive(Debug, Clone)]
+pub struct DirData {
+    pub id: i32,
+    /// Path relative to the category top (`""` for the top).
+    pub rel: String,
+    pub files: Vec<FileEntry>,
+    pub readable: bool,
+    /// SHA256 of the newest `repomd.xml` file_detail of this directory, if any.
+    pub repomd_sha256: Option<String>,
+}
+
+/// A category's directories, shared by every crawl thread.
+#[derive(Debug)]
+pub struct CategoryData {
+    pub id: i32,
+    pub name: String,
+    pub dirs: Vec<DirData>,
+}
+
+/// What a crawl concluded about one directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    UpToDate,
+    Stale,
+    /// Could not tell (an error on that directory): its row is left alone.
+    Unknown,
+}
+
+/// Why a category check ended without verdicts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckError {
+    /// This protocol does not work for this host: try the next URL.
+    Unavailable(String),
+    /// The host deadline passed.
+    Timeout,
+    /// The global deadline passed, or the run is stopping.
+    Stopped,
+    /// The check failed.
+    Failed(String),
+}
+
+/// Deadlines and options every check gets.
+#[derive(Debug, Clone)]
+pub struct CheckCtx {
+    pub host_deadline: Instant,
+    pub global_deadline: Instant,
+    pub connect_timeout: Duration,
+    pub rsync_parameters: Vec<String>,
+    /// Only check `repodata` directories.
+    pub repodata_only: bool,
+    /// Set by SIGTERM/SIGINT: stop as soon as possible.
+    pub stop: Arc<AtomicBool>,
+}
+
+impl CheckCtx {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn check_time(&self) -> Result<(), CheckError> {
+        let now = Instant::now();
+        if now >= self.global_deadline || self.stopping() {
+            return Err(CheckError::Stopped);
+        }
+        if now >= self.host_deadline {
+            return Err(CheckError::Timeout);
+        }
+        Ok(())
+    }
+
+    fn wants(&self, d: &DirData) -> bool {
+        !self.repodata_only || d.rel == "repodata" || d.rel.ends_with("/repodata")
+    }
+}
+
+/// Verdicts in the order of `CategoryData::dirs`; `None` for directories not checked.
+pub type Verdicts = Vec<Option<Verdict>>;
+
+/// A line for the per-host log.
+pub type Note = String;
+
+/// Check a category over rsync with one recursive listing.
+pub fn rsync(
+    url: &str,
+    cat: &Arc<CategoryData>,
+    ctx: &CheckCtx,
+    notes: &mut Vec<Note>,
+) -> Result<Verdicts, CheckError> {
+    ctx.check_time()?;
+    let url = if url.ends_with('/') { url.to_string() } else { format!("{url}/") };
+    let mut cmd = Command::new("rsync");
+    cmd.arg("--list-only")
+        .arg("-r")
+        .args(&ctx.rsync_parameters)
+        .arg(&url)
+        .env("TZ", "UTC")
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| CheckError::Failed(format!("cannot run rsync: {e}")))?;
+    let stdout = child.stdout.take().expect("piped");
+    let stderr = child.stderr.take().expect("piped");
+    // the listing is parsed as it streams: memory is one map of path → (size, kind)
+    let reader = std::thread::spawn(move || {
+        let mut map: HashMap<String, (u64, EntryKind)> = HashMap::new();
+        let mut bad = 0usize;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            match mm_listing::rsync::parse_line(&line) {
+                Ok(Some(e)) => {
+                    let path = if e.path == "." { String::new() } else { e.path };
+                    map.insert(path, (e.size, e.kind));
+                }
+                Ok(None) => {}
+                Err(_) => bad += 1,
+            }
+        }
+        (map, bad)
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut s);
+        s
+    });
+    let deadline = ctx.host_deadline.min(ctx.global_deadline);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if Instant::now() >= deadline || ctx.stopping() => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = reader.join();
+                let _ = err_reader.join();
+                notes.push(format!("rsync {url}: killed at the deadline"));
+                return Err(if Instant::now() >= ctx.global_deadline || ctx.stopping() {
+                    CheckError::Stopped
+                } else {
+                    CheckError::Timeout
+                });
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => return Err(CheckError::Failed(format!("rsync: {e}"))),
+        }
+    };
+    let (listing, bad) = reader.join().unwrap_or_default();
+    let stderr = err_reader.join().unwrap_or_default();
+    let code = status.code().unwrap_or(-1);
+    let last_err = stderr.trim().lines().last().unwrap_or("").to_string();
+    if bad > 0 {
+        notes.push(format!("rsync {url}: {bad} unparsable listing lines ignored"));
+    }
+    if code == 10 || (listing.is_empty() && matches!(code, 0 | 5 | 23 | 24)) {
+        return Err(CheckError::Unavailable(format!("rsync {url}: exit code {code}, {} entries: {last_err}", listing.len())));
+    }
+    if !matches!(code, 0 | 23 | 24) {
+        return Err(CheckError::Failed(format!("rsync {url}: exit code {code}: {last_err}")));
+    }
+    notes.push(format!("rsync {url}: {} entries listed", listing.len()));
+    let mut out = Vec::with_capacity(cat.dirs.len());
+    for d in &cat.dirs {
+        if !ctx.wants(d) {
+            out.push(None);
+            continue;
+        }
+        let mut verdict = Verdict::UpToDate;
+        for f in &d.files {
+            let path = if d.rel.is_empty() { f.name.clone() } else { format!("{}/{}", d.rel, f.name) };
+            match listing.get(&path) {
+                Some((_, EntryKind::Link)) => {}
+                Some((size, _)) if *size as i64 == f.size => {}
+                Some((size, _)) => {
+                    notes.push(format!("{}: stale, {} has size {size}, expected {}", d.rel, f.name, f.size));
+                    verdict = Verdict::Stale;
+                    break;
+                }
+                None => {
+                    notes.push(format!("{}: stale, {} is missing", d.rel, f.name));
+                    verdict = Verdict::Stale;
+                    break;
+                }
+            }
+        }
+        out.push(Some(verdict));
+    }
+    Ok(out)
+}
+
+/// An HTTP client for one host (keeps its connection alive between requests).
+pub fn agent(ctx: &CheckCtx) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(ctx.connect_timeout))
+        .timeout_global(Some(Duration::from_secs(120)))
+        .user_agent(format!("mirrormanager-rs-crawler/{}", env!("CARGO_PKG_VERSION")))
+        .max_redirects(5)
+        .build()
+        .into()
+}
+
+/// Percent-encode a path for a URL (keeps `/`).
+pub fn encode_path(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    for b in p.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~+,:@!$&'()*=".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn join_url(base: &str, rel: &str, name: &str) -> String {
+    let base = base.trim_end_matches('/');
+    let path = match (rel.is_empty(), name.is_empty()) {
+        (true, true) => String::new(),
+        (true, false) => name.to_string(),
+        (false, true) => format!("{rel}/"),
+        (false, false) => format!("{rel}/{name}"),
+    };
+    format!("{base}/{}", encode_path(&path))
+}
+
+/// The result of one HTTP request, after bounded retries of transient errors.
+enum Http {
+    Status(u16, Option<u64>, Option<Vec<u8>>),
+    Transport(String),
+}
+
+fn request(agent: &ureq::Agent, method: &str, url: &str, ctx: &CheckCtx) -> Http {
+    let mut delay = Duration::from_millis(200);
+    let mut last = String::new();
+    for attempt in 0..3 {
+        if attempt > 0 {
+            if Instant::now() + delay >= ctx.host_deadline {
+                break;
+            }
+            std::thread::sleep(delay);
+            delay *= 4;
+        }
+        let res = if method == "HEAD" { agent.head(url).call() } else { agent.get(url).call() };
+        match res {
+            Ok(mut resp) => {
+                let status = resp.status().as_u16();
+                if status >= 500 && attempt < 2 {
+                    last = format!("HTTP {status}");
+                    continue;
+                }
+                let len = resp
+                    .headers()
+                    .get("content-length")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse().ok());
+                let body = if method == "GET" && status == 200 {
+                    match resp.body_mut().with_config().limit(64 * 1024 * 1024).read_to_vec() {
+                        Ok(b) => Some(b),
+                        Err(e) => {
+                            last = e.to_string();
+                            continue;
+                        }
+                    }
+                } else {
+                    None
+                };
+                return Http::Status(status, len, body);
+            }
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Http::Transport(last)
+}
+
+/// Check a category over HTTP(S).
+pub fn http(
+    base: &str,
+    cat: &Arc<CategoryData>,
+    ctx: &CheckCtx,
+    notes: &mut Vec<Note>,
+) -> Result<Verdicts, CheckError> {
+    ctx.check_time()?;
+    let agent = agent(ctx);
+    // the category top must answer at all, else the protocol is unavailable
+    match request(&agent, "HEAD", &join_url(base, "", ""), ctx) {
+        Http::Transport(e) => return Err(CheckError::Unavailable(format!("{base}: {e}"))),
+        Http::Status(s, _, _) if s >= 500 => {
+            return Err(CheckError::Unavailable(format!("{base}: HTTP {s}")));
+        }
+        Http::Status(..) => {}
+    }
+    let mut out = Vec::with_capacity(cat.dirs.len());
+    for d in &cat.dirs {
+        if !ctx.wants(d) {
+            out.push(None);
+            continue;
+        }
+        ctx.check_time()?;
+        out.push(Some(http_dir(&agent, base, d, ctx, notes)));
+    }
+    Ok(out)
+}
+
+fn http_dir(agent: &ureq::Agent, base: &str, d: &DirData, ctx: &CheckCtx, notes: &mut Vec<Note>) -> Verdict {
+    // cheap check first: a repodata directory is judged by its repomd.xml's hash
+    if let Some(want) = &d.repomd_sha256 {
+        let url = join_url(base, &d.rel, "repomd.xml");
+        return match request(agent, "GET", &url, ctx) {
+            Http::Status(200, _, Some(body)) => {
+                let got = hex::encode(sha2::Sha256::digest(&body));
+                if &got == want {
+                    Verdict::UpToDate
+                } else {
+                    notes.push(format!("{}: stale, repomd.xml sha256 {got} is not the newest {want}", d.rel));
+                    Verdict::Stale
+                }
+            }
+            Http::Status(404 | 410, ..) => {
+                notes.push(format!("{}: stale, repomd.xml is missing", d.rel));
+                Verdict::Stale
+            }
+            Http::Status(403, ..) if d.readable => {
+                notes.push(format!("{}: stale, repomd.xml is forbidden", d.rel));
+                Verdict::Stale
+            }
+            Http::Status(s, ..) => {
+                notes.push(format!("{}: unknown, repomd.xml gave HTTP {s}", d.rel));
+                Verdict::Unknown
+            }
+            Http::Transport(e) => {
+                notes.push(format!("{}: unknown, {e}", d.rel));
+                Verdict::Unknown
+            }
+        };
+    }
+    for f in &d.files {
+        let url = join_url(base, &d.rel, &f.name);
+        match request(agent, "HEAD", &url, ctx) {
+            Http::Status(200..=299, None, _) => {}
+            Http::Status(200..=299, Some(len), _) if len as i64 == f.size => {}
+            Http::Status(200..=299, Some(len), _) => {
+                notes.push(format!("{}: stale, {} has size {len}, expected {}", d.rel, f.name, f.size));
+                return Verdict::Stale;
+            }
+            Http::Status(404 | 410, ..) => {
+                notes.push(format!("{}: stale, {} is missing", d.rel, f.name));
+                return Verdict::Stale;
+            }
+            Http::Status(403, ..) if d.readable => {
+                notes.push(format!("{}: stale, {} is forbidden", d.rel, f.name));
+                return Verdict::Stale;
+            }
+            Http::Status(403, ..) => {}
+            Http::Status(s, ..) => {
+                notes.push(format!("{}: unknown, {} gave HTTP {s}", d.rel, f.name));
+                return Verdict::Unknown;
+            }
+            Http::Transport(e) => {
+                notes.push(format!("{}: unknown, {}: {e}", d.rel, f.name));
+                return Verdict::Unknown;
+            }
+        }
+        if Instant::now() >= ctx.host_deadline || ctx.stopping() {
+            return Verdict::Unknown;
+        }
+    }
+    Verdict::UpToDate
+}
+
+/// `ftp://host[:port]/path` → (`host:port`, `/path`).
+fn split_ftp_url(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("ftp://")?;
+    let (hostport, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let hostport = hostport.rsplit('@').next().unwrap_or(hostport);
+    if hostport.is_empty() {
+        return None;
+    }
+    let hostport = if hostport.contains(':') && !hostport.ends_with(']') {
+        hostport.to_string()
+    } else {
+        format!("{hostport}:21")
+    };
+    Some((hostport, path.trim_end_matches('/').to_string()))
+}
+
+fn ftp_connect(url: &str, ctx: &CheckCtx) -> Result<(suppaftp::FtpStream, String), CheckError> {
+    use std::net::ToSocketAddrs;
+    let (hostport, base) = split_ftp_url(url).ok_or_else(|| CheckError::Failed(format!("bad FTP URL {url}")))?;
+    let addr = hostport
+        .to_socket_addrs()
+        .map_err(|e| CheckError::Unavailable(format!("{url}: {e}")))?
+        .next()
+        .ok_or_else(|| CheckError::Unavailable(format!("{url}: no address")))?;
+    let mut ftp = suppaftp::FtpStream::connect_timeout(addr, ctx.connect_timeout)
+        .map_err(|e| CheckError::Unavailable(format!("{url}: {e}")))?;
+    let _ = ftp.get_ref().set_read_timeout(Some(Duration::from_secs(120)));
+    ftp.login("anonymous", "mirrormanager@")
+        .map_err(|e| CheckError::Unavailable(format!("{url}: login: {e}")))?;
+    Ok((ftp, base))
+}
+
+/// Check a category over FTP: one LIST per directory on one control connection; names
+/// and sizes compared; 550/450 (no such directory) counts as an empty directory.
+pub fn ftp(url: &str, cat: &Arc<CategoryData>, ctx: &CheckCtx, notes: &mut Vec<Note>) -> Result<Verdicts, CheckError> {
+    ctx.check_time()?;
+    let (mut conn, base) = ftp_connect(url, ctx)?;
+    let mut out = Vec::with_capacity(cat.dirs.len());
+    for d in &cat.dirs {
+        if !ctx.wants(d) || d.files.is_empty() {
+            out.push(if ctx.wants(d) { Some(Verdict::UpToDate) } else { None });
+            continue;
+        }
+        ctx.check_time()?;
+        let path = if d.rel.is_empty() { format!("{base}/") } else { format!("{base}/{}/", d.rel) };
+        let listing: Result<HashMap<String, (usize, bool)>, String> = match conn.list(Some(&path)) {
+            Ok(lines) => Ok(lines
+                .iter()
+                .filter_map(|l| l.parse::<suppaftp::list::File>().ok())
+                .map(|f| (f.name().to_string(), (f.size(), f.is_symlink())))
+                .collect()),
+            Err(suppaftp::FtpError::UnexpectedResponse(r)) if matches!(r.status.code(), 450 | 550) => Ok(HashMap::new()),
+            Err(e) => Err(e.to_string()),
+        };
+        let listing = match listing {
+            Ok(l) => l,
+            Err(e) => {
+                notes.push(format!("{}: unknown, LIST failed: {e}", d.rel));
+                out.push(Some(Verdict::Unknown));
+                // the control connection may be gone: open a new one for the next directory
+                match ftp_connect(url, ctx) {
+                    Ok((c, _)) => conn = c,
+                    Err(_) => break,
+                }
+                continue;
+            }
+        };
+        let mut verdict = Verdict::UpToDate;
+        for f in &d.files {
+            match listing.get(&f.name) {
+                Some((_, true)) => {}
+                Some((size, false)) if *size as i64 == f.size => {}
+                Some((size, false)) => {
+                    notes.push(format!("{}: stale, {} has size {size}, expected {}", d.rel, f.name, f.size));
+                    verdict = Verdict::Stale;
+                    break;
+                }
+                None => {
+                    notes.push(format!("{}: stale, {} is missing", d.rel, f.name));
+                    verdict = Verdict::Stale;
+                    break;
+                }
+            }
+        }
+        out.push(Some(verdict));
+    }
+    // directories never reached (connection lost for good) stay unknown
+    out.resize(cat.dirs.len(), None);
+    let _ = conn.quit();
+    Ok(out)
+}
+
+/// `--canary`: does the category's base URL answer at all?
+pub fn canary(url: &str, ctx: &CheckCtx) -> Result<(), CheckError> {
+    if url.starts_with("ftp://") {
+        let (mut conn, _) = ftp_connect(url, ctx)?;
+        let _ = conn.quit();
+        return Ok(());
+    }
+    if url.starts_with("rsync://") {
+        let url = if url.ends_with('/') { url.to_string() } else { format!("{url}/") };
+        let out = Command::new("rsync")
+            .arg("--list-only")
+            .args(&ctx.rsync_parameters)
+            .arg(&url)
+            .env("LC_ALL", "C")
+            .output()
+            .map_err(|e| CheckError::Failed(format!("cannot run rsync: {e}")))?;
+        return match out.status.code() {
+            Some(0) if !out.stdout.is_empty() => Ok(()),
+            Some(c) => Err(CheckError::Unavailable(format!("rsync {url}: exit code {c}"))),
+            None => Err(CheckError::Failed(format!("rsync {url}: killed"))),
+        };
+    }
+    match request(&agent(ctx), "HEAD", &join_url(url, "", ""), ctx) {
+        Http::Status(s, ..) if s < 400 => Ok(()),
+        Http::Status(s, ..) => Err(CheckError::Unavailable(format!("{url}: HTTP {s}"))),
+        Http::Transport(e) => Err(CheckError::Unavailable(format!("{url}: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(join_url("http://h/pub/", "", ""), "http://h/pub/");
+        assert_eq!(join_url("http://h/pub", "a b/c", "x#1.rpm"), "http://h/pub/a%20b/c/x%231.rpm");
+        assert_eq!(join_url("http://h/pub", "", "f"), "http://h/pub/f");
+        assert_eq!(encode_path("100%"), "100%25");
+    }
+
+    #[test]
+    fn ftp_urls() {
+        assert_eq!(split_ftp_url("ftp://h/pub/fedora/"), Some(("h:21".into(), "/pub/fedora".into())));
+        assert_eq!(split_ftp_url("ftp://u@127.0.0.1:2121/x"), Some(("127.0.0.1:2121".into(), "/x".into())));
+        assert_eq!(split_ftp_url("ftp://h"), Some(("h:21".into(), String::new())));
+        assert_eq!(split_ftp_url("http://h/"), None);
+    }
+}

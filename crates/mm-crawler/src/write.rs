@@ -1,0 +1,180 @@
+//! Writing crawl results: a category's verdicts in one transaction, then the host's
+//! bookkeeping (statuses as MM2: OK, FAILURE, TIMEOUT, UNKNOWN, DISABLE).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use diesel::prelude::*;
+use mm_core::schema::*;
+use mm_core::{Config, DbConn};
+
+use crate::check::{CategoryData, Verdict};
+use crate::{CrawlError, HostStatus, Msg, Options};
+
+/// Apply one message from a crawl thread.
+pub fn apply(
+    conn: &mut DbConn,
+    config: &Config,
+    opts: &Options,
+    cats: &HashMap<i32, Arc<CategoryData>>,
+    msg: Msg,
+) -> Result<(), CrawlError> {
+    match msg {
+        Msg::Category {
+            host_category_id,
+            category_id,
+            verdicts,
+            sweep,
+            ..
+        } => {
+            let cat = &cats[&category_id];
+            conn.transaction(|c| write_category(c, host_category_id, cat, &verdicts, sweep))
+        }
+        Msg::HostDone {
+            host_id,
+            status,
+            seconds,
+            timed_out,
+        } => conn.transaction(|c| write_host(c, config, opts, host_id, &status, seconds, &timed_out)),
+    }
+}
+
+fn write_category(
+    c: &mut DbConn,
+    hc_id: i32,
+    cat: &CategoryData,
+    verdicts: &[Option<Verdict>],
+    sweep: bool,
+) -> Result<(), CrawlError> {
+    let existing: Vec<(i32, Option<i32>, Option<String>, bool)> = host_category_dir::table
+        .filter(host_category_dir::host_category_id.eq(hc_id))
+        .select((
+            host_category_dir::id,
+            host_category_dir::directory_id,
+            host_category_dir::path,
+            host_category_dir::up2date,
+        ))
+        .load(c)?;
+    let mut by_path: HashMap<String, (i32, bool)> = HashMap::new();
+    for (id, _, path, up) in &existing {
+        by_path.insert(path.clone().unwrap_or_default(), (*id, *up));
+    }
+    let mut set_true: Vec<i32> = Vec::new();
+    let mut set_false: Vec<i32> = Vec::new();
+    let mut new_rows = Vec::new();
+    let mut seen: HashSet<i32> = HashSet::new();
+    for (d, v) in cat.dirs.iter().zip(verdicts) {
+        let Some(v) = v else { continue };
+        let row = by_path.get(&d.rel).copied();
+        if let Some((id, _)) = row {
+            seen.insert(id);
+        }
+        match (v, row) {
+            (Verdict::UpToDate, Some((id, false))) => set_true.push(id),
+            (Verdict::UpToDate, Some((_, true))) => {}
+            (Verdict::UpToDate, None) => new_rows.push((
+                host_category_dir::host_category_id.eq(hc_id),
+                host_category_dir::path.eq(Some(d.rel.clone())),
+                host_category_dir::up2date.eq(true),
+                host_category_dir::directory_id.eq(Some(d.id)),
+            )),
+            (Verdict::Stale, Some((id, true))) => set_false.push(id),
+            (Verdict::Stale, _) | (Verdict::Unknown, _) => {}
+        }
+    }
+    if sweep {
+        for (id, _, _, up) in &existing {
+            if *up && !seen.contains(id) {
+                set_false.push(*id);
+            }
+        }
+    }
+    for chunk in set_true.chunks(500) {
+        diesel::update(host_category_dir::table.filter(host_category_dir::id.eq_any(chunk)))
+            .set(host_category_dir::up2date.eq(true))
+            .execute(c)?;
+    }
+    for chunk in set_false.chunks(500) {
+        diesel::update(host_category_dir::table.filter(host_category_dir::id.eq_any(chunk)))
+            .set(host_category_dir::up2date.eq(false))
+            .execute(c)?;
+    }
+    for chunk in new_rows.chunks(500) {
+        match c {
+            DbConn::Pg(pg) => diesel::insert_into(host_category_dir::table).values(chunk).execute(pg)?,
+            DbConn::Sqlite(sq) => diesel::insert_into(host_category_dir::table).values(chunk).execute(sq)?,
+        };
+    }
+    log::debug!(
+        "host_category {hc_id}: {} new up-to-date rows, {} set up to date, {} set stale",
+        new_rows.len(),
+        set_true.len(),
+        set_false.len()
+    );
+    Ok(())
+}
+
+fn write_host(
+    c: &mut DbConn,
+    config: &Config,
+    opts: &Options,
+    host_id: i32,
+    status: &HostStatus,
+    seconds: i64,
+    timed_out: &[i32],
+) -> Result<(), CrawlError> {
+    let now = chrono::Utc::now().naive_utc();
+    let failures: i32 = host::table.find(host_id).select(host::crawl_failures).first(c)?;
+    let fail = |c: &mut DbConn, why: &str| -> Result<(), CrawlError> {
+        if opts.no_fail {
+            return Ok(());
+        }
+        let n = failures + 1;
+        diesel::update(host::table.find(host_id)).set(host::crawl_failures.eq(n)).execute(c)?;
+        if n >= config.crawler.auto_disable_after as i32 {
+            let reason = format!(
+                "disabled by the crawler on {} after {n} failed crawls: {why}",
+                now.format("%Y-%m-%d %H:%M UTC")
+            );
+            diesel::update(host::table.find(host_id))
+                .set((host::user_active.eq(false), host::disable_reason.eq(Some(reason))))
+                .execute(c)?;
+            log::warn!("host {host_id}: disabled after {n} failed crawls");
+        }
+        Ok(())
+    };
+    match status {
+        HostStatus::Ok => {
+            diesel::update(host::table.find(host_id))
+                .set((
+                    host::crawl_failures.eq(0),
+                    host::user_active.eq(true),
+                    host::disable_reason.eq(None::<String>),
+                ))
+                .execute(c)?;
+        }
+        HostStatus::Failure(why) => fail(c, why)?,
+        HostStatus::Timeout => {
+            diesel::update(host_category_dir::table.filter(host_category_dir::host_category_id.eq_any(timed_out)))
+                .set(host_category_dir::up2date.eq(false))
+                .execute(c)?;
+            fail(c, "host timeout")?;
+        }
+        HostStatus::Unknown(_) => return Ok(()),
+        HostStatus::Disable(reason) => {
+            diesel::update(host::table.find(host_id))
+                .set((host::user_active.eq(false), host::disable_reason.eq(Some(reason.clone()))))
+                .execute(c)?;
+        }
+    }
+    if matches!(status, HostStatus::Ok | HostStatus::Failure(_) | HostStatus::Timeout) {
+        diesel::update(host::table.find(host_id))
+            .set((host::last_crawled.eq(Some(now)), host::last_crawl_duration.eq(Some(seconds))))
+            .execute(c)?;
+    } else {
+        diesel::update(host::table.find(host_id))
+            .set(host::last_crawled.eq(Some(now)))
+            .execute(c)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,554 @@
+//! End-to-end tests of mm2_crawler: a master tree scanned by umdl, a mirror copy served by
+//! a real rsync daemon and a real HTTP server (python3 http.server) on 127.0.0.1, both
+//! database backends.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use mm_core::models::{NewHost, NewSite};
+use mm_core::schema::*;
+use mm_testkit::{DbConn, TestDb, for_each_backend};
+use mm_umdl::generate::{Spec, generate};
+use sha2::Digest;
+
+const CRAWLER: &str = env!("CARGO_BIN_EXE_mm2_crawler");
+const BASE: &str = "pub/fedora/linux";
+
+struct Server {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server on port {port} did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn rsync_daemon(path: &Path) -> Server {
+    let rsync = mm_testkit::require_tool("rsync");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let conf = dir.path().join("rsyncd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "use chroot = no\nuid = root\ngid = root\npid file = {}/rsyncd.pid\n[mirror]\npath = {}\nread only = yes\n",
+            dir.path().display(),
+            path.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(rsync)
+        .args(["--daemon", "--no-detach", "--address=127.0.0.1"])
+        .arg(format!("--port={port}"))
+        .arg(format!("--config={}", conf.display()))
+        .spawn()
+        .unwrap();
+    wait_port(port);
+    Server { child, port, _dir: dir }
+}
+
+fn http_server(path: &Path) -> Server {
+    let python = mm_testkit::require_tool("python3");
+    let port = free_port();
+    let child = Command::new(python)
+        .args(["-m", "http.server", "--bind", "127.0.0.1"])
+        .arg(port.to_string())
+        .arg("--directory")
+        .arg(path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_port(port);
+    Server { child, port, _dir: tempfile::tempdir().unwrap() }
+}
+
+fn add_category(conn: &mut DbConn, name: &str) -> i32 {
+    diesel::insert_into(category::table)
+        .values((
+            category::name.eq(name),
+            category::publiclist.eq(true),
+            category::product_id.eq(None::<i32>),
+            category::topdir_id.eq(None::<i32>),
+            category::admin_only.eq(None::<bool>),
+            category::canonicalhost.eq(None::<String>),
+            category::geo_dns_domain.eq(None::<String>),
+        ))
+        .execute(conn)
+        .unwrap();
+    category::table.filter(category::name.eq(name)).select(category::id).first(conn).unwrap()
+}
+
+/// A host with one category and the given URLs; returns (host id, host_category id).
+fn add_host(conn: &mut DbConn, site: i32, name: &str, country: &str, cat: i32, urls: &[String], always: bool) -> (i32, i32) {
+    diesel::insert_into(host::table).values(&NewHost::new(site, name, country)).execute(conn).unwrap();
+    let hid: i32 = host::table.filter(host::name.eq(name)).select(host::id).first(conn).unwrap();
+    diesel::insert_into(host_category::table)
+        .values((
+            host_category::host_id.eq(Some(hid)),
+            host_category::category_id.eq(Some(cat)),
+            host_category::always_up2date.eq(always),
+        ))
+        .execute(conn)
+        .unwrap();
+    let hc: i32 = host_category::table
+        .filter(host_category::host_id.eq(Some(hid)))
+        .select(host_category::id)
+        .first(conn)
+        .unwrap();
+    for u in urls {
+        diesel::insert_into(host_category_url::table)
+            .values((
+                host_category_url::host_category_id.eq(hc),
+                host_category_url::url.eq(u),
+                host_category_url::private.eq(false),
+            ))
+            .execute(conn)
+            .unwrap();
+    }
+    (hid, hc)
+}
+
+fn crawl(cfg: &Path, args: &[&str]) -> Output {
+    let out = Command::new(CRAWLER)
+        .arg("--config")
+        .arg(cfg)
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("MIRRORMANAGER_CONFIG")
+        .output()
+        .unwrap();
+    eprintln!(
+        "mm2_crawler {args:?}: {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "crawler failed");
+    out
+}
+
+/// path → up2date for a host_category.
+fn hcd(conn: &mut DbConn, hc: i32) -> BTreeMap<String, bool> {
+    host_category_dir::table
+        .filter(host_category_dir::host_category_id.eq(hc))
+        .select((host_category_dir::path, host_category_dir::up2date))
+        .load::<(Option<String>, bool)>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|(p, u)| (p.unwrap_or_default(), u))
+        .collect()
+}
+
+fn host_state(conn: &mut DbConn, id: i32) -> (i32, bool, Option<String>, bool) {
+    let (f, active, reason, crawled): (i32, bool, Option<String>, Option<chrono::NaiveDateTime>) = host::table
+        .find(id)
+        .select((host::crawl_failures, host::user_active, host::disable_reason, host::last_crawled))
+        .first(conn)
+        .unwrap();
+    (f, active, reason, crawled.is_some())
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    let st = Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
+    assert!(st.success());
+}
+
+struct Setup {
+    _tmp: tempfile::TempDir,
+    mirror: PathBuf,
+    /// Served over HTTP: `h0` … `h9`, each a symlink to the mirror's root (URLs are unique).
+    www: PathBuf,
+    cfg: PathBuf,
+    n_dirs: usize,
+}
+
+/// Generate and scan a master tree; copy it as a mirror.
+fn setup(db: &mut TestDb) -> Setup {
+    add_category(&mut db.conn, "Fedora Linux");
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("master");
+    generate(&root, &Spec { epel_releases: vec![], ..Spec::default() }).unwrap();
+    let cfg = db.config_file(&format!(
+        "[umdl]\nprefix = \"{}/\"\n[[umdl.master_directories]]\ntype = \"directory\"\ncategory = \"Fedora Linux\"\n\
+         path = \"{}/{BASE}\"\n[crawler]\nauto_disable_after = 2\nconnect_timeout_s = 2\n",
+        root.display(),
+        root.display()
+    ));
+    let config = mm_core::Config::from_file(&cfg).unwrap();
+    mm_umdl::run(&config, &mm_umdl::Options::default()).unwrap();
+    let mirror = tmp.path().join("mirror/fedora/linux");
+    copy_tree(&root.join(BASE), &mirror);
+    let n_dirs = walkdirs(&mirror);
+    let www = tmp.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    for i in 0..10 {
+        std::os::unix::fs::symlink(tmp.path().join("mirror"), www.join(format!("h{i}"))).unwrap();
+    }
+    Setup { _tmp: tmp, mirror, www, cfg, n_dirs }
+}
+
+fn walkdirs(p: &Path) -> usize {
+    1 + std::fs::read_dir(p)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().unwrap().is_dir())
+        .map(|e| walkdirs(&e.path()))
+        .sum::<usize>()
+}
+
+fn add_site(conn: &mut DbConn) -> i32 {
+    diesel::insert_into(site::table)
+        .values(&NewSite {
+            name: "site".into(),
+            password: None,
+            org_url: None,
+            private: false,
+            admin_active: true,
+            user_active: true,
+            created_at: chrono::Utc::now().naive_utc(),
+            created_by: "test".into(),
+            all_sites_can_pull_from_me: false,
+            downstream_comments: None,
+            email_on_drop: false,
+            email_on_add: false,
+        })
+        .execute(conn)
+        .unwrap();
+    site::table.select(site::id).first(conn).unwrap()
+}
+
+const STALE_PKG_DIR: &str = "releases/41/Everything/x86_64/os/Packages/a";
+const STALE_REPODATA: &str = "updates/41/Everything/x86_64/repodata";
+
+fn break_mirror(mirror: &Path) {
+    std::fs::remove_file(mirror.join(STALE_PKG_DIR).join("apkg-1-1.fc.noarch.rpm")).unwrap();
+    std::fs::write(mirror.join(STALE_REPODATA).join("repomd.xml"), "<repomd>old and of another size</repomd>\n").unwrap();
+}
+
+#[test]
+fn rsync_and_http_verdicts_and_host_bookkeeping() {
+    for_each_backend(|db| {
+        let s = setup(db);
+        let cat: i32 = category::table.select(category::id).first(&mut db.conn).unwrap();
+        let site = add_site(&mut db.conn);
+        let master_copy = s.mirror.parent().unwrap().parent().unwrap().join("pristine");
+        copy_tree(&s.mirror, &master_copy);
+        break_mirror(&s.mirror);
+        let rsyncd = rsync_daemon(s.mirror.parent().unwrap().parent().unwrap());
+        let httpd = http_server(&s.www);
+        let dead = free_port();
+        let rsync_url = format!("rsync://127.0.0.1:{}/mirror/fedora/linux", rsyncd.port);
+        let http = |i: u32| format!("http://127.0.0.1:{}/h{i}/fedora/linux", httpd.port);
+        let (a, hc_a) = add_host(&mut db.conn, site, "rsync.example", "DE", cat, std::slice::from_ref(&rsync_url), false);
+        let (b, hc_b) = add_host(&mut db.conn, site, "http.example", "FR", cat, &[http(1)], false);
+        let (c, _) = add_host(&mut db.conn, site, "dead.example", "US", cat, &[format!("http://127.0.0.1:{dead}/x")], false);
+        let (d, hc_d) = add_host(&mut db.conn, site, "embargo.example", "IR", cat, &[http(2)], false);
+        let (e, hc_e) = add_host(&mut db.conn, site, "always.example", "US", cat, &[http(3)], true);
+        // rsync listed first but dead: falls back to HTTP
+        let (f, hc_f) = add_host(
+            &mut db.conn,
+            site,
+            "fallback.example",
+            "US",
+            cat,
+            &[http(4), format!("rsync://127.0.0.1:{dead}/mirror/fedora/linux")],
+            false,
+        );
+        // a row for a directory no longer in the category: swept to stale
+        diesel::insert_into(host_category_dir::table)
+            .values((
+                host_category_dir::host_category_id.eq(hc_a),
+                host_category_dir::path.eq(Some("gone/away")),
+                host_category_dir::up2date.eq(true),
+                host_category_dir::directory_id.eq(None::<i32>),
+            ))
+            .execute(&mut db.conn)
+            .unwrap();
+
+        let out = crawl(&s.cfg, &["--threads", "4"]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("6 hosts: 4 ok, 1 failed, 0 timed out, 0 unknown, 1 disabled"));
+        for (hc, who) in [(hc_a, "rsync"), (hc_b, "http"), (hc_f, "fallback")] {
+            let rows = hcd(&mut db.conn, hc);
+            let up: Vec<&String> = rows.iter().filter(|(_, u)| **u).map(|(p, _)| p).collect();
+            assert_eq!(up.len(), s.n_dirs - 2, "{who}: {rows:#?}");
+            assert!(!rows.contains_key(STALE_PKG_DIR), "{who}");
+            assert!(!rows.contains_key(STALE_REPODATA), "{who}");
+            assert_eq!(rows.get("releases/41/Everything/x86_64/os/repodata"), Some(&true), "{who}");
+        }
+        assert_eq!(hcd(&mut db.conn, hc_a).get("gone/away"), Some(&false));
+        assert!(hcd(&mut db.conn, hc_d).is_empty());
+        assert!(hcd(&mut db.conn, hc_e).is_empty());
+        assert_eq!(host_state(&mut db.conn, a), (0, true, None, true));
+        assert_eq!(host_state(&mut db.conn, b), (0, true, None, true));
+        assert_eq!(host_state(&mut db.conn, e), (0, true, None, true));
+        assert_eq!(host_state(&mut db.conn, f), (0, true, None, true));
+        assert_eq!(host_state(&mut db.conn, c), (1, true, None, true));
+        let (_, active, reason, _) = host_state(&mut db.conn, d);
+        assert!(!active && reason.unwrap().contains("embargoed country IR"));
+        let log = std::fs::read_to_string(db.dir.path().join(format!("log/crawler/{a}.log"))).unwrap();
+        assert!(log.contains("apkg-1-1.fc.noarch.rpm is missing"), "{log}");
+
+        // the mirror catches up: rows become up to date
+        std::fs::remove_dir_all(&s.mirror).unwrap();
+        copy_tree(&master_copy, &s.mirror);
+        crawl(&s.cfg, &["--host", &a.to_string(), "--host", &b.to_string(), "--host", &c.to_string()]);
+        for hc in [hc_a, hc_b] {
+            let rows = hcd(&mut db.conn, hc);
+            assert_eq!(rows.get(STALE_PKG_DIR), Some(&true));
+            assert_eq!(rows.get(STALE_REPODATA), Some(&true));
+        }
+        // the second failure disables the dead host
+        let (fails, active, reason, _) = host_state(&mut db.conn, c);
+        assert_eq!((fails, active), (2, false));
+        assert!(reason.unwrap().contains("after 2 failed crawls"));
+
+        // it falls behind again: existing rows go stale; a dry run writes nothing
+        break_mirror(&s.mirror);
+        crawl(&s.cfg, &["--host", &a.to_string(), "--dry-run"]);
+        assert_eq!(hcd(&mut db.conn, hc_a).get(STALE_PKG_DIR), Some(&true));
+        crawl(&s.cfg, &["--host", &a.to_string(), "--host", &b.to_string()]);
+        for hc in [hc_a, hc_b] {
+            let rows = hcd(&mut db.conn, hc);
+            assert_eq!(rows.get(STALE_PKG_DIR), Some(&false));
+            assert_eq!(rows.get(STALE_REPODATA), Some(&false));
+            assert_eq!(rows.get("releases/41/Everything/x86_64/os/repodata"), Some(&true));
+        }
+    });
+}
+
+#[test]
+fn selection_flags() {
+    for_each_backend(|db| {
+        let s = setup(db);
+        let cat: i32 = category::table.select(category::id).first(&mut db.conn).unwrap();
+        let site = add_site(&mut db.conn);
+        let httpd = http_server(&s.www);
+        let mut ids = Vec::new();
+        for i in 0..4 {
+            let url = format!("http://127.0.0.1:{}/h{i}/fedora/linux", httpd.port);
+            ids.push(add_host(&mut db.conn, site, &format!("h{i}.example"), "DE", cat, &[url], false));
+        }
+        diesel::update(host::table.find(ids[3].0)).set(host::private.eq(true)).execute(&mut db.conn).unwrap();
+        let out = crawl(&s.cfg, &["--startid", &ids[1].0.to_string(), "--stopid", &ids[3].0.to_string(), "--repodata"]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("crawled 2 hosts"));
+        assert!(hcd(&mut db.conn, ids[0].1).is_empty());
+        let rows = hcd(&mut db.conn, ids[1].1);
+        assert!(!rows.is_empty() && rows.keys().all(|p| p.ends_with("repodata")), "{rows:#?}");
+        // private hosts only with --include-private; --fraction picks a slice
+        let out = crawl(&s.cfg, &["--fraction", "1:2", "--canary"]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("crawled 1 hosts"));
+        let out = crawl(&s.cfg, &["--fraction", "1:2", "--canary", "--include-private"]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("crawled 2 hosts"));
+        let out = Command::new(CRAWLER)
+            .arg("--config")
+            .arg(&s.cfg)
+            .args(["--fraction", "3:2"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        // --continent needs the country→continent CSV; with it, hosts are picked by continent
+        let out = Command::new(CRAWLER).arg("--config").arg(&s.cfg).args(["--continent", "EU"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+        diesel::update(host::table.find(ids[0].0)).set(host::country.eq("US")).execute(&mut db.conn).unwrap();
+        let csv = db.dir.path().join("continents.csv");
+        std::fs::write(&csv, "# country,continent\nDE,EU\nUS,NA\n").unwrap();
+        let text = std::fs::read_to_string(&s.cfg).unwrap();
+        let text = text.replacen("[umdl]", &format!("[mirrorlist]\ncccsv = {:?}\n[umdl]", csv.display().to_string()), 1);
+        std::fs::write(&s.cfg, text).unwrap();
+        let out = crawl(&s.cfg, &["--continent", "NA", "--canary"]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("crawled 1 hosts"));
+        let out = crawl(&s.cfg, &["--continent", "^NA", "--canary"]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("crawled 2 hosts"));
+    });
+}
+
+#[test]
+fn host_timeout_and_sigterm() {
+    for_each_backend(|db| {
+        let s = setup(db);
+        let cat: i32 = category::table.select(category::id).first(&mut db.conn).unwrap();
+        let site = add_site(&mut db.conn);
+        let httpd = http_server(&s.www);
+        let url = format!("http://127.0.0.1:{}/h0/fedora/linux", httpd.port);
+        let (h, hc) = add_host(&mut db.conn, site, "h.example", "DE", cat, &[url], false);
+        crawl(&s.cfg, &[]);
+        assert!(hcd(&mut db.conn, hc).values().all(|u| *u));
+        // a host deadline of zero: TIMEOUT, every row stale, one failure
+        let out = crawl(&s.cfg, &["crawl", "--host-timeout", "0"]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("1 timed out"));
+        let rows = hcd(&mut db.conn, hc);
+        assert!(!rows.is_empty() && rows.values().all(|u| !*u));
+        assert_eq!(host_state(&mut db.conn, h).0, 1);
+
+        // a mirror that accepts connections and never answers; SIGTERM ends the crawl soon,
+        // leaving the host untouched (UNKNOWN)
+        let hang = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = hang.local_addr().unwrap().port();
+        let keep = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for c in hang.incoming().take(4) {
+                held.push(c);
+            }
+            std::thread::sleep(Duration::from_secs(60));
+        });
+        let (slow, _) = add_host(&mut db.conn, site, "slow.example", "DE", cat, &[format!("http://127.0.0.1:{port}/x")], false);
+        let child = Command::new(CRAWLER)
+            .arg("--config")
+            .arg(&s.cfg)
+            .args(["--host", &slow.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        let started = Instant::now();
+        let st = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        assert!(st.success());
+        let out = child.wait_with_output().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(15), "crawler took {:?} to stop", started.elapsed());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("interrupted"), "{err}");
+        assert_eq!(host_state(&mut db.conn, slow), (0, true, None, false));
+        drop(keep);
+    });
+}
+
+#[test]
+fn propagation_counts_mirrors_by_age() {
+    for_each_backend(|db| {
+        let s = setup(db);
+        let cat: i32 = category::table.select(category::id).first(&mut db.conn).unwrap();
+        let site = add_site(&mut db.conn);
+        let tmp = s.mirror.parent().unwrap().parent().unwrap().parent().unwrap().to_path_buf();
+        let repodata = "updates/41/Everything/x86_64/repodata";
+        // mirror2 has a day-and-a-half old repomd.xml the master recorded; mirror3 one it never saw
+        for (m, content) in [("mirror2", "<repomd>older</repomd>"), ("mirror3", "<repomd>unknown</repomd>")] {
+            copy_tree(&s.mirror, &tmp.join(m).join("fedora/linux"));
+            std::fs::write(tmp.join(m).join("fedora/linux").join(repodata).join("repomd.xml"), content).unwrap();
+            std::os::unix::fs::symlink(tmp.join(m), s.www.join(m)).unwrap();
+        }
+        let (dir_id, newest): (i32, Option<i64>) = file_detail::table
+            .inner_join(directory::table)
+            .filter(directory::name.eq(format!("{BASE}/{repodata}")))
+            .select((directory::id, file_detail::timestamp))
+            .first(&mut db.conn)
+            .unwrap();
+        diesel::insert_into(file_detail::table)
+            .values((
+                file_detail::directory_id.eq(dir_id),
+                file_detail::filename.eq("repomd.xml"),
+                file_detail::timestamp.eq(Some(newest.unwrap() - 36 * 3600)),
+                file_detail::size.eq(Some(22i64)),
+                file_detail::sha256.eq(Some(hex::encode(sha2::Sha256::digest(b"<repomd>older</repomd>")))),
+                file_detail::sha1.eq(None::<String>),
+                file_detail::md5.eq(None::<String>),
+                file_detail::sha512.eq(None::<String>),
+            ))
+            .execute(&mut db.conn)
+            .unwrap();
+        let httpd = http_server(&s.www);
+        let dead = free_port();
+        let p = httpd.port;
+        add_host(&mut db.conn, site, "same.example", "DE", cat, &[format!("http://127.0.0.1:{p}/h0/fedora/linux")], false);
+        add_host(&mut db.conn, site, "day.example", "DE", cat, &[format!("http://127.0.0.1:{p}/mirror2/fedora/linux")], false);
+        add_host(&mut db.conn, site, "old.example", "DE", cat, &[format!("http://127.0.0.1:{p}/mirror3/fedora/linux")], false);
+        add_host(&mut db.conn, site, "dead.example", "DE", cat, &[format!("http://127.0.0.1:{dead}/fedora/linux")], false);
+        let out = Command::new(CRAWLER)
+            .arg("--config")
+            .arg(&s.cfg)
+            .args(["propagation", "--product", "Fedora", "--version", "41"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.lines().next().unwrap().contains("x86_64"), "x86_64 first: {stdout}");
+        assert!(
+            stdout.contains("updates-released-f41 x86_64: same day 1, one day 1, two days 0, older 1, no info 1"),
+            "{stdout}"
+        );
+        let rows: i64 = propagation_stat::table.count().get_result(&mut db.conn).unwrap();
+        assert_eq!(rows, 9);
+        let (same, one, older, none): (i32, i32, i32, i32) = propagation_stat::table
+            .inner_join(repository::table)
+            .inner_join(directory::table.on(directory::id.nullable().eq(repository::directory_id)))
+            .filter(directory::name.eq(format!("{BASE}/updates/41/Everything/x86_64")))
+            .select((propagation_stat::same_day, propagation_stat::one_day, propagation_stat::older, propagation_stat::no_info))
+            .first(&mut db.conn)
+            .unwrap();
+        assert_eq!((same, one, older, none), (1, 1, 1, 1));
+    });
+}
+
+/// An anonymous read-only FTP server (python3 pyftpdlib) on 127.0.0.1.
+fn ftp_server(path: &Path) -> Server {
+    let python = mm_testkit::require_tool("python3");
+    let ok = Command::new(&python).args(["-c", "import pyftpdlib"]).status().unwrap().success();
+    assert!(ok, "python3 module pyftpdlib is missing: python3 -m pip install pyftpdlib");
+    let port = free_port();
+    let child = Command::new(python)
+        .args(["-m", "pyftpdlib", "-i", "127.0.0.1", "-p"])
+        .arg(port.to_string())
+        .arg("-d")
+        .arg(path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_port(port);
+    Server { child, port, _dir: tempfile::tempdir().unwrap() }
+}
+
+#[test]
+fn ftp_verdicts_and_fallback_from_dead_rsync() {
+    for_each_backend(|db| {
+        let s = setup(db);
+        let cat: i32 = category::table.select(category::id).first(&mut db.conn).unwrap();
+        let site = add_site(&mut db.conn);
+        break_mirror(&s.mirror);
+        let ftpd = ftp_server(s.mirror.parent().unwrap().parent().unwrap());
+        let dead = free_port();
+        let (h, hc) = add_host(
+            &mut db.conn,
+            site,
+            "ftp.example",
+            "DE",
+            cat,
+            &[
+                format!("ftp://127.0.0.1:{}/fedora/linux", ftpd.port),
+                format!("rsync://127.0.0.1:{dead}/mirror/fedora/linux"),
+            ],
+            false,
+        );
+        crawl(&s.cfg, &[]);
+        let rows = hcd(&mut db.conn, hc);
+        assert_eq!(rows.values().filter(|u| **u).count(), s.n_dirs - 2, "{rows:#?}");
+        assert!(!rows.contains_key(STALE_PKG_DIR));
+        assert!(!rows.contains_key(STALE_REPODATA));
+        assert_eq!(host_state(&mut db.conn, h), (0, true, None, true));
+        let log = std::fs::read_to_string(db.dir.path().join(format!("log/crawler/{h}.log"))).unwrap();
+        assert!(log.contains("unavailable") && log.contains("ftp://"), "{log}");
+    });
+}
