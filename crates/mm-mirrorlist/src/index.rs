@@ -77,7 +77,7 @@ impl Index {
             let files = ix.files.entry(d.directory.clone()).or_default();
             for f in &d.file_details_cache_files {
                 let mut v = f.file_details.clone();
-                v.sort_by(|a, b| b.timestamp.cmp(&a.timestamp));
+                v.sort_by_key(|d| std::cmp::Reverse(d.timestamp));
                 files.insert(f.filename.clone(), v);
             }
         }
