@@ -62,7 +62,7 @@ fn main() -> ExitCode {
         if let Some(p) = args.port {
             listen.set_port(p);
         }
-        if !(args.poll_interval > 0.0) {
+        if args.poll_interval.is_nan() || args.poll_interval <= 0.0 {
             return Err(ExitError::new(EXIT_USAGE, "--poll-interval must be positive").into());
         }
         let opts = mm_mirrorlist::Options {
