@@ -38,6 +38,8 @@ pub struct Geo {
     pub asn: PrefixTrie<i64>,
     /// Country → continent.
     pub continents: HashMap<String, String>,
+    /// Internet2 networks (clients here get ByCountryInternet2 hosts).
+    pub internet2: PrefixTrie<()>,
 }
 
 impl std::fmt::Debug for Geo {
@@ -46,6 +48,7 @@ impl std::fmt::Debug for Geo {
             .field("geoip", &self.geoip.is_some())
             .field("asn_networks", &self.asn.len())
             .field("continents", &self.continents.len())
+            .field("internet2_networks", &self.internet2.len())
             .finish()
     }
 }
@@ -63,6 +66,7 @@ impl Geo {
         geoip: Option<&Path>,
         global_netblocks: Option<&Path>,
         cccsv: Option<&Path>,
+        i2_netblocks: Option<&Path>,
     ) -> Result<Geo, GeoError> {
         let mut g = Geo::default();
         if let Some(p) = geoip {
@@ -76,6 +80,9 @@ impl Geo {
         }
         if let Some(p) = cccsv {
             g.continents = parse_cccsv(&read(p)?, p)?;
+        }
+        if let Some(p) = i2_netblocks {
+            g.internet2 = parse_i2_netblocks(&read(p)?, p)?;
         }
         Ok(g)
     }
@@ -152,6 +159,24 @@ pub fn parse_global_netblocks(text: &str, path: &Path) -> Result<PrefixTrie<i64>
     Ok(t)
 }
 
+/// One network per line (anything after it, such as an ASN, is ignored).
+pub fn parse_i2_netblocks(text: &str, path: &Path) -> Result<PrefixTrie<()>, GeoError> {
+    let mut t = PrefixTrie::default();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let net = line.split_whitespace().next().and_then(parse_netblock).ok_or_else(|| GeoError::Line {
+            path: path.display().to_string(),
+            line: i + 1,
+            problem: format!("expected a network: {line:?}"),
+        })?;
+        t.insert(net, ());
+    }
+    Ok(t)
+}
+
 /// `CC,CONTINENT` per line (quotes allowed); a header line and comments are skipped.
 pub fn parse_cccsv(text: &str, path: &Path) -> Result<HashMap<String, String>, GeoError> {
     let mut m = HashMap::new();
@@ -208,5 +233,8 @@ mod tests {
         let m = parse_cccsv("code,continent\nDE,EU\n\"us\",\"NA\"\n", p).unwrap();
         assert_eq!(m.len(), 2);
         assert_eq!(m["US"], "NA");
+        let i2 = parse_i2_netblocks("198.18.0.0/15 11537\n", p).unwrap();
+        assert!(i2.longest("198.19.1.1".parse().unwrap()).is_some());
+        assert!(parse_i2_netblocks("nonsense\n", p).is_err());
     }
 }

@@ -24,6 +24,9 @@ struct Args {
     /// Country to continent CSV (`CC,CONTINENT` lines)
     #[arg(long = "cccsv", value_name = "FILE")]
     cccsv: Option<PathBuf>,
+    /// Internet2 netblocks file (one network per line)
+    #[arg(short = 'i', long = "i2_netblocks", value_name = "FILE")]
+    i2_netblocks: Option<PathBuf>,
     /// GeoIP2/GeoLite2 country database (MMDB)
     #[arg(long = "geoip", value_name = "FILE")]
     geoip: Option<PathBuf>,
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
             geoip: args.geoip.clone().or_else(|| ml.geoip.clone()),
             global_netblocks: args.global_netblocks.clone().or_else(|| ml.global_netblocks.clone()),
             cccsv: args.cccsv.clone().or_else(|| ml.cccsv.clone()),
+            i2_netblocks: args.i2_netblocks.clone(),
             minimum: args.minimum.unwrap_or(ml.minimum),
             log: args.log.clone().or_else(|| ml.log.clone()),
             listen,

@@ -1,4 +1,4 @@
-//! Choosing mirrors for a client: netblock → ASN → country → continent → global, each tier
+//! Choosing mirrors for a client: netblock → Internet2 → ASN → country → continent → global, each tier
 //! shuffled by bandwidth, honouring country-allowed lists and embargoes.
 
 use std::collections::{BTreeSet, HashSet};
@@ -15,6 +15,8 @@ pub struct Client {
     pub country: Option<String>,
     pub asn: Option<i64>,
     pub continent: Option<String>,
+    /// The client is on an Internet2 network.
+    pub internet2: bool,
 }
 
 /// The continent of a country: the cache's redirect first, then the CSV.
@@ -35,6 +37,7 @@ pub fn locate(ix: &Index, geo: &Geo, ip: IpAddr) -> Client {
     let continent = country.as_deref().and_then(|c| continent_of(ix, geo, c));
     Client {
         ip: Some(ip),
+        internet2: geo.internet2.longest(ip).is_some(),
         asn: geo.asn_of(ip),
         country,
         continent,
@@ -187,6 +190,13 @@ pub fn select(
         if n > 0 {
             header.push_str("Using preferred netblock ");
         }
+    }
+    if client.internet2
+        && let Some(c) = &client.country
+        && let Some(hosts) = dir.by_country_internet2.get(c)
+        && p.tier(hosts) > 0
+    {
+        header.push_str("Using Internet2 ");
     }
     if let Some(asn) = client.asn
         && let Some(hosts) = ix.host_asn.get(&asn)

@@ -54,6 +54,7 @@ pub struct Options {
     pub geoip: Option<PathBuf>,
     pub global_netblocks: Option<PathBuf>,
     pub cccsv: Option<PathBuf>,
+    pub i2_netblocks: Option<PathBuf>,
     pub minimum: usize,
     pub log: Option<PathBuf>,
     pub listen: SocketAddr,
@@ -116,6 +117,7 @@ pub fn load_geo(opts: &Options) -> Result<Geo, ServerError> {
         opts.geoip.as_deref(),
         opts.global_netblocks.as_deref(),
         opts.cccsv.as_deref(),
+        opts.i2_netblocks.as_deref(),
     )?)
 }
 

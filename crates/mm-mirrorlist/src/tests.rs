@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use crate::answer::{Kind, Reply, Settings, answer};
-use crate::geo::{Geo, parse_cccsv, parse_global_netblocks};
+use crate::geo::{Geo, parse_cccsv, parse_global_netblocks, parse_i2_netblocks};
 use crate::index::Index;
 use crate::select::weighted_shuffle;
 
@@ -27,6 +27,7 @@ fn world() -> World {
         geoip: Some(maxminddb::Reader::from_source(db).unwrap()),
         asn: parse_global_netblocks(fixture::GLOBAL_NETBLOCKS, Path::new("g")).unwrap(),
         continents: parse_cccsv(fixture::CCCSV, Path::new("c")).unwrap(),
+        internet2: parse_i2_netblocks(fixture::I2_NETBLOCKS, Path::new("i")).unwrap(),
     };
     World {
         ix: Index::build(&fixture::cache(1_700_000_000)),
@@ -85,6 +86,17 @@ fn netblock_tier_comes_first_most_specific_first() {
     let (header, urls) = w.list("repo=fedora-41&arch=x86_64&ip=10.1.2.3&netblock=0");
     assert!(!header.contains("netblock"), "{header}");
     assert!(!hosts(&urls).contains(&"priv8"));
+}
+
+#[test]
+fn internet2_tier() {
+    let w = world();
+    let (header, urls) = w.list("repo=fedora-41&arch=x86_64&ip=198.51.100.200");
+    assert_eq!(header, "# repo = fedora-41 arch = x86_64 Using Internet2 country = DE country = FR country = global");
+    assert_eq!(hosts(&urls)[0], "priv5");
+    // Not on an Internet2 network: the private host is not offered.
+    let (_, urls) = w.list("repo=fedora-41&arch=x86_64&ip=198.51.100.9");
+    assert!(!hosts(&urls).contains(&"priv5"), "{urls:?}");
 }
 
 #[test]

@@ -42,6 +42,8 @@ fn endpoints_statuses_and_headers() {
     // X-Forwarded-For: the last element is the client (a DE address).
     let r = http(s.addr, "GET", "/mirrorlist?repo=fedora-41&arch=x86_64", &[("X-Forwarded-For", "203.0.113.9, 198.51.100.20")]);
     assert!(r.body.starts_with("# repo = fedora-41 arch = x86_64 country = DE "), "{}", r.body);
+    let r = s.get("/mirrorlist?repo=fedora-41&arch=x86_64&ip=198.51.100.130");
+    assert!(r.body.starts_with("# repo = fedora-41 arch = x86_64 Using Internet2 country = DE "), "{}", r.body);
     let r = http(s.addr, "GET", "/mirrorlist?repo=fedora-41&arch=x86_64", &[("X-Forwarded-For", "garbage")]);
     assert_eq!(r.status, 400);
 

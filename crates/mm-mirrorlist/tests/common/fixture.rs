@@ -109,7 +109,7 @@ pub fn cache(time: u64) -> MirrorList {
                 srim("US", &[4, 6]),
                 srim("JP", &[7]),
             ],
-            by_country_internet2: vec![],
+            by_country_internet2: vec![srim("DE", &[5])],
             by_host_id: by_host
                 .iter()
                 .map(|(k, v)| IntRepeatedIntMap {
@@ -131,5 +131,6 @@ pub const GEOIP: &[(&str, &str, &str)] = &[
     ("2001:db8::/32", "JP", "AS"),
 ];
 
+pub const I2_NETBLOCKS: &str = "198.51.100.128/25\n";
 pub const GLOBAL_NETBLOCKS: &str = "100.64.0.0/10 64500\n";
 pub const CCCSV: &str = "DE,EU\nFR,EU\nIT,EU\nUS,NA\nCU,NA\nJP,AS\n";

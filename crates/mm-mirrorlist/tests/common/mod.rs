@@ -34,6 +34,7 @@ pub fn geo_files(dir: &Path) -> Vec<String> {
     std::fs::write(dir.join("geo.mmdb"), mmdb::build(fixture::GEOIP)).unwrap();
     std::fs::write(dir.join("global_netblocks.txt"), fixture::GLOBAL_NETBLOCKS).unwrap();
     std::fs::write(dir.join("country_continent.csv"), fixture::CCCSV).unwrap();
+    std::fs::write(dir.join("i2_netblocks.txt"), fixture::I2_NETBLOCKS).unwrap();
     vec![
         "--geoip".into(),
         dir.join("geo.mmdb").display().to_string(),
@@ -41,6 +42,8 @@ pub fn geo_files(dir: &Path) -> Vec<String> {
         dir.join("global_netblocks.txt").display().to_string(),
         "--cccsv".into(),
         dir.join("country_continent.csv").display().to_string(),
+        "--i2_netblocks".into(),
+        dir.join("i2_netblocks.txt").display().to_string(),
     ]
 }
 
