@@ -173,27 +173,32 @@ fn start_log(path: &Path) -> Result<SyncSender<LogMsg>, ServerError> {
         .name("access-log".into())
         .spawn(move || {
             let mut buf = Vec::new();
+            let flush = |file: &mut std::fs::File, buf: &mut Vec<u8>| {
+                if !buf.is_empty()
+                    && let Err(e) = file.write_all(buf)
+                {
+                    log::error!("access log {}: {e}", path.display());
+                }
+                buf.clear();
+            };
             while let Ok(first) = rx.recv() {
-                let mut reopen = false;
+                // Drain whatever is queued, in order, and write it in one go.
                 for msg in std::iter::once(first).chain(rx.try_iter()) {
                     match msg {
                         LogMsg::Line(l) => {
                             buf.extend_from_slice(l.as_bytes());
                             buf.push(b'\n');
                         }
-                        LogMsg::Reopen => reopen = true,
+                        LogMsg::Reopen => {
+                            flush(&mut file, &mut buf);
+                            match open_log(&path) {
+                                Ok(f) => file = f,
+                                Err(e) => log::error!("cannot reopen access log {}: {e}", path.display()),
+                            }
+                        }
                     }
                 }
-                if let Err(e) = file.write_all(&buf) {
-                    log::error!("access log {}: {e}", path.display());
-                }
-                buf.clear();
-                if reopen {
-                    match open_log(&path) {
-                        Ok(f) => file = f,
-                        Err(e) => log::error!("cannot reopen access log {}: {e}", path.display()),
-                    }
-                }
+                flush(&mut file, &mut buf);
             }
         })
         .map_err(ServerError::Runtime)?;

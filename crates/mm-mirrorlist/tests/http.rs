@@ -186,6 +186,15 @@ fn bad_cache_keeps_the_old_one_and_sighup_reloads() {
         common::mmdb::build(&[("198.51.100.0/24", "FR", "EU")]),
     )
     .unwrap();
+    // logrotate moves the access log away; SIGHUP makes the server reopen it.
+    assert_eq!(s.get("/mirrorlist?repo=fedora-41&arch=x86_64&country=DE").status, 200);
+    let rotated = s.dir.path().join("access.log.1");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&s.log).unwrap_or_default().contains("REPO: fedora-41") {
+        assert!(std::time::Instant::now() < deadline, "access log never written");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::fs::rename(&s.log, &rotated).unwrap();
     let pid = s.child.id().to_string();
     assert!(std::process::Command::new("kill").args(["-HUP", &pid]).status().unwrap().success());
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -197,4 +206,10 @@ fn bad_cache_keeps_the_old_one_and_sighup_reloads() {
         assert!(std::time::Instant::now() < deadline, "SIGHUP did not reload: {body}");
         std::thread::sleep(Duration::from_millis(50));
     }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&s.log).unwrap_or_default().contains("COUNTRY: FR; REPO: fedora-41") {
+        assert!(std::time::Instant::now() < deadline, "access log was not reopened after SIGHUP");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!std::fs::read_to_string(&rotated).unwrap().contains("COUNTRY: FR"));
 }
