@@ -363,27 +363,97 @@ async fn serve_one(shared: Arc<Shared>, req: Request<Incoming>, peer: SocketAddr
     Ok(to_response(&method, reply))
 }
 
-/// Accept connections forever.
-pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
+/// Lets `serve` stop accepting and ask open connections to finish.
+#[derive(Debug, Clone)]
+pub struct Shutdown {
+    rx: tokio::sync::watch::Receiver<bool>,
+    active: Arc<AtomicU64>,
+}
+
+/// The other end of [`Shutdown`].
+#[derive(Debug)]
+pub struct ShutdownTrigger {
+    tx: tokio::sync::watch::Sender<bool>,
+    active: Arc<AtomicU64>,
+}
+
+/// A shutdown pair.
+pub fn shutdown_pair() -> (ShutdownTrigger, Shutdown) {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let active = Arc::new(AtomicU64::new(0));
+    (
+        ShutdownTrigger {
+            tx,
+            active: active.clone(),
+        },
+        Shutdown { rx, active },
+    )
+}
+
+impl ShutdownTrigger {
+    /// Ask every connection to finish its current request and close, then wait for them
+    /// (at most `grace`). Returns how many connections were still open at the deadline.
+    pub async fn shutdown(self, grace: Duration) -> u64 {
+        let _ = self.tx.send(true);
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.active.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.active.load(Ordering::SeqCst)
+    }
+}
+
+/// Accept connections until `shutdown` is triggered.
+pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, shutdown: Shutdown) {
+    let mut stop = shutdown.rx.clone();
     loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(x) => x,
-            Err(e) => {
-                log::warn!("accept: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
+        let (stream, peer) = tokio::select! {
+            _ = stop.changed() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    log::warn!("accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
         };
         let shared = shared.clone();
+        let mut conn_stop = shutdown.rx.clone();
+        let active = shutdown.active.clone();
+        active.fetch_add(1, Ordering::SeqCst);
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req| serve_one(shared.clone(), req, peer));
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await
-            {
+            let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+            tokio::pin!(conn);
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = conn_stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.as_mut().await
+                }
+            };
+            if let Err(e) = result {
                 log::debug!("connection from {peer}: {e}");
             }
+            active.fetch_sub(1, Ordering::SeqCst);
         });
+    }
+}
+
+async fn terminate_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            log::error!("cannot listen for SIGTERM/SIGINT");
+            std::future::pending::<()>().await;
+        }
     }
 }
 
@@ -417,7 +487,8 @@ pub async fn on_sighup(shared: Arc<Shared>) {
     }
 }
 
-/// Load the cache, listen and serve until the process is killed.
+/// Load the cache, listen and serve until SIGTERM or SIGINT, then finish open
+/// connections (at most 10 s) and return.
 pub fn run(opts: Options) -> Result<(), ServerError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -433,7 +504,16 @@ pub fn run(opts: Options) -> Result<(), ServerError> {
         log::info!("listening on {local}");
         tokio::spawn(watch(shared.clone()));
         tokio::spawn(on_sighup(shared.clone()));
-        serve(listener, shared).await;
+        let (trigger, shutdown) = shutdown_pair();
+        let server = tokio::spawn(serve(listener, shared, shutdown));
+        terminate_signal().await;
+        log::info!("shutting down: finishing open connections");
+        let left = trigger.shutdown(Duration::from_secs(10)).await;
+        let _ = server.await;
+        if left > 0 {
+            log::warn!("{left} connections still open after 10s; exiting anyway");
+        }
+        log::info!("stopped");
         Ok(())
     })
 }

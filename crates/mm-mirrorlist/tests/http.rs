@@ -213,3 +213,27 @@ fn bad_cache_keeps_the_old_one_and_sighup_reloads() {
     }
     assert!(!std::fs::read_to_string(&rotated).unwrap().contains("COUNTRY: FR"));
 }
+
+#[test]
+fn sigterm_finishes_and_exits_cleanly() {
+    let mut s = Server::start(&fixture::cache(T0), &[]);
+    // An idle keep-alive connection must not hold the shutdown up.
+    let mut idle = std::net::TcpStream::connect(s.addr).unwrap();
+    std::io::Write::write_all(&mut idle, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = s.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(std::time::Instant::now() < deadline, "server did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    std::thread::sleep(Duration::from_millis(100));
+    let err = s.stderr.lock().unwrap().clone();
+    assert!(err.contains("shutting down") && err.contains("stopped"), "{err}");
+    assert!(std::net::TcpStream::connect(s.addr).is_err(), "still accepting after shutdown");
+}
