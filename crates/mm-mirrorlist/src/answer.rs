@@ -134,9 +134,10 @@ fn join_url(base: &str, subpath: &str, tail: &str) -> String {
 struct Target<'a> {
     directory: &'a str,
     dir: &'a DirEntry,
-    /// File under the directory (metalink: `repodata/repomd.xml` for repos).
+    /// File under the directory (metalink: `repomd.xml` under the repodata directory).
     file: Option<String>,
     header: String,
+    /// The repository as requested (before redirection) and the arch used, for the log.
     repo_arch: Option<(String, String)>,
 }
 
@@ -144,10 +145,7 @@ fn resolve<'a>(ix: &'a Index, params: &Params, kind: Kind) -> Result<Target<'a>,
     if let (Some(repo), Some(arch)) = (&params.repo, &params.arch) {
         let repo = ix.repo_redirect.get(repo).cloned().unwrap_or_else(|| repo.clone());
         let arch = if repo.contains("source") { "source".to_string() } else { arch.clone() };
-        let mut header = format!("# repo = {repo} arch = {arch} ");
-        if !params.protocols.is_empty() {
-            let _ = write!(header, "protocol = {} ", params.protocols.join(","));
-        }
+        let header = format!("# repo = {repo} arch = {arch} ");
         if ix.disabled.contains(&repo) {
             return Err(failure(kind, 200, &format!("repo = {repo} arch = {arch} error: repo disabled"), ""));
         }
@@ -162,21 +160,32 @@ fn resolve<'a>(ix: &'a Index, params: &Params, kind: Kind) -> Result<Target<'a>,
             }
             return Err(failure(kind, 404, &format!("repo = {repo} arch = {arch} error: invalid repo or arch"), &extra));
         };
+        if kind == Kind::Metalink {
+            // Like Fedora's server: the hosts are those of the repodata directory itself
+            // (a mirror may be current for os/ but not yet for os/repodata/).
+            let repodata = format!("{directory}/repodata");
+            if let Some((directory, dir)) = ix.dirs.get_key_value(repodata.as_str()) {
+                return Ok(Target {
+                    directory,
+                    dir,
+                    file: Some("repomd.xml".into()),
+                    header,
+                    repo_arch: Some((params.repo.clone().unwrap_or_default(), arch)),
+                });
+            }
+        }
         let file = (kind == Kind::Metalink).then(|| "repodata/repomd.xml".to_string());
         return Ok(Target {
             directory,
             dir,
             file,
             header,
-            repo_arch: Some((repo, arch)),
+            repo_arch: Some((params.repo.clone().unwrap_or_default(), arch)),
         });
     }
     if let Some(path) = &params.path {
         let clean = path.trim_matches('/');
-        let mut header = format!("# path = {clean} ");
-        if !params.protocols.is_empty() {
-            let _ = write!(header, "protocol = {} ", params.protocols.join(","));
-        }
+        let header = format!("# path = {clean} ");
         if kind == Kind::Mirrorlist
             && let Some((directory, dir)) = ix.dirs.get_key_value(clean)
         {
@@ -204,7 +213,8 @@ fn resolve<'a>(ix: &'a Index, params: &Params, kind: Kind) -> Result<Target<'a>,
         }
         return Err(failure(kind, 404, &format!("path = {clean} error: invalid path"), ""));
     }
-    Err(failure(kind, 400, "either path=, or repo= and arch= must be specified", ""))
+    // Fedora's server answers 200 here; clients never send such requests.
+    Err(failure(kind, 200, "either path=, or repo= and arch= must be specified", ""))
 }
 
 fn file_details<'a>(ix: &'a Index, directory: &str, file: &str) -> Option<&'a [FileDetailsType]> {
@@ -263,6 +273,9 @@ pub fn answer(
     let sel = select(ix, geo, dir, &params, &client, settings.minimum, &settings.embargoed, &usable);
     let mut header = target.header.clone();
     header.push_str(&sel.header);
+    if !params.protocols.is_empty() {
+        let _ = write!(header, "protocol = {} ", params.protocols.join(","));
+    }
     let subpath = dir.subpath.as_deref().unwrap_or(target.directory);
     let access = target.repo_arch.as_ref().map(|(repo, arch)| {
         format!(
@@ -298,7 +311,7 @@ pub fn answer(
         let mut body = header.trim_end().to_string();
         body.push('\n');
         if params.time {
-            let _ = writeln!(body, "# cache time = {}", fmt_time(ix.time));
+            let _ = writeln!(body, "# database creation time: {} ({})", ix.time, fmt_time(ix.time));
         }
         if sel.embargoed {
             body.push_str("# no mirrors for embargoed countries\n");

@@ -25,7 +25,7 @@ struct Args {
     #[arg(long = "cccsv", value_name = "FILE")]
     cccsv: Option<PathBuf>,
     /// Internet2 netblocks file (one network per line)
-    #[arg(short = 'i', long = "i2_netblocks", value_name = "FILE")]
+    #[arg(short = 'i', long = "i2_netblocks", visible_alias = "internet2_netblocks", value_name = "FILE")]
     i2_netblocks: Option<PathBuf>,
     /// GeoIP2/GeoLite2 country database (MMDB)
     #[arg(long = "geoip", value_name = "FILE")]

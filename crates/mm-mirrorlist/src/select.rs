@@ -87,15 +87,24 @@ impl Picker<'_> {
         }
     }
 
-    /// Add one tier; returns how many hosts it added.
+    /// Add one tier; returns how many hosts it added. Country-allowed lists apply to the
+    /// country, continent and global tiers, not to a mirror's own netblocks and ASNs.
     fn tier<'h>(&mut self, hosts: impl IntoIterator<Item = &'h i64>) -> usize {
+        self.add(hosts, true)
+    }
+
+    fn preferred<'h>(&mut self, hosts: impl IntoIterator<Item = &'h i64>) -> usize {
+        self.add(hosts, false)
+    }
+
+    fn add<'h>(&mut self, hosts: impl IntoIterator<Item = &'h i64>, check_allowed: bool) -> usize {
         let mut v: Vec<i64> = hosts
             .into_iter()
             .copied()
             .filter(|h| !self.seen.contains(h))
             .collect::<BTreeSet<_>>()
             .into_iter()
-            .filter(|&h| self.dir.by_host.contains_key(&h) && self.allowed(h) && (self.usable)(h))
+            .filter(|&h| self.dir.by_host.contains_key(&h) && (!check_allowed || self.allowed(h)) && (self.usable)(h))
             .collect();
         let bw = |h: i64| self.ix.host_bandwidth.get(&h).copied().unwrap_or(100).clamp(1, 10_000) as f64;
         weighted_shuffle(&mut v, bw);
@@ -185,7 +194,7 @@ pub fn select(
     {
         let mut n = 0;
         for (_, hosts) in ix.host_netblocks.matches(ip) {
-            n += p.tier(hosts);
+            n += p.preferred(hosts);
         }
         if n > 0 {
             header.push_str("Using preferred netblock ");
@@ -194,13 +203,13 @@ pub fn select(
     if client.internet2
         && let Some(c) = &client.country
         && let Some(hosts) = dir.by_country_internet2.get(c)
-        && p.tier(hosts) > 0
+        && p.preferred(hosts) > 0
     {
         header.push_str("Using Internet2 ");
     }
     if let Some(asn) = client.asn
         && let Some(hosts) = ix.host_asn.get(&asn)
-        && p.tier(hosts) > 0
+        && p.preferred(hosts) > 0
     {
         header.push_str(&format!("Using ASN {asn} "));
     }
@@ -210,9 +219,8 @@ pub fn select(
     {
         header.push_str(&format!("country = {c} "));
     }
-    if p.out.len() < minimum
-        && let Some(cont) = &client.continent
-    {
+    // The rest of the client's continent always follows (as Fedora's server does).
+    if let Some(cont) = &client.continent {
         let continents = BTreeSet::from([cont.clone()]);
         let exclude: HashSet<&str> = client.country.iter().map(String::as_str).collect();
         let countries = continent_hosts(&continents, &exclude);

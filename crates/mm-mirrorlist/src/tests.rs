@@ -130,13 +130,15 @@ fn country_from_geoip_and_minimum() {
     let mut first: Vec<_> = hosts(&urls)[..2].to_vec();
     first.sort();
     assert_eq!(first, ["de1", "de2"]);
+    // Enough mirrors (minimum 1): country then the rest of the continent, no global fill.
     w.settings.minimum = 1;
     let (header, urls) = w.list("repo=fedora-41&arch=x86_64&ip=198.51.100.9");
-    assert_eq!(header, "# repo = fedora-41 arch = x86_64 country = DE");
-    assert_eq!(urls.len(), 2);
+    assert_eq!(header, "# repo = fedora-41 arch = x86_64 country = DE country = FR");
+    assert_eq!(hosts(&urls)[2], "fr3");
+    assert_eq!(urls.len(), 3);
     // X-Forwarded-For (last element) is the client when ip= is absent.
     let r = answer(&w.ix, &w.geo, &w.settings, Kind::Mirrorlist, "repo=fedora-41&arch=x86_64", Some("203.0.113.5, 198.51.100.9"), PEER.parse().unwrap());
-    assert!(r.body.starts_with("# repo = fedora-41 arch = x86_64 country = DE\n"), "{}", r.body);
+    assert!(r.body.starts_with("# repo = fedora-41 arch = x86_64 country = DE country = FR\n"), "{}", r.body);
 }
 
 #[test]
@@ -181,7 +183,7 @@ fn urls_protocols_and_redirect() {
         ]
     );
     let (header, urls) = w.list("repo=fedora-41&arch=x86_64&country=DE&protocol=rsync");
-    assert!(header.contains("protocol = rsync"), "{header}");
+    assert_eq!(header, "# repo = fedora-41 arch = x86_64 country = DE protocol = rsync");
     assert_eq!(urls, [format!("rsync://de1.example/fedora/linux/{}/", fixture::SUBPATH)]);
     let (_, urls) = w.list("repo=fedora-41&arch=x86_64&country=US&protocol=ftp");
     assert_eq!(urls, [format!("ftp://us4.example/fedora/linux/{}/", fixture::SUBPATH)]);
@@ -208,7 +210,7 @@ fn repo_resolution_and_errors() {
     let r = w.get(Kind::Mirrorlist, "repo=old-1&arch=x86_64");
     assert!(r.body.contains("repo disabled"), "{}", r.body);
     let r = w.get(Kind::Mirrorlist, "arch=x86_64");
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 200);
     assert!(r.body.contains("either path=, or repo= and arch= must be specified"));
     let r = w.get(Kind::Mirrorlist, "repo=fedora-41&arch=x86_64&ip=1.2.3.999");
     assert_eq!(r.status, 400);
@@ -263,10 +265,48 @@ fn metalink_document() {
 }
 
 #[test]
+fn metalink_uses_the_repodata_directory_when_the_cache_has_it() {
+    let mut w = world();
+    let mut ml = fixture::cache(1_700_000_000);
+    let mut repodata = ml.mirror_list_cache[0].clone();
+    repodata.directory = format!("{}/repodata", fixture::DIR);
+    repodata.subpath = Some(format!("{}/repodata", fixture::SUBPATH));
+    // Only host 3 is current for repodata/.
+    repodata.global = vec![3];
+    repodata.by_country.retain(|c| c.key == "FR");
+    repodata.by_country_internet2.clear();
+    repodata.by_host_id.retain(|h| h.key == 3);
+    ml.mirror_list_cache.push(repodata);
+    w.ix = Index::build(&ml);
+    let r = w.get(Kind::Metalink, "repo=fedora-41&arch=x86_64&ip=198.51.100.9");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let urls: Vec<&str> = r.body.lines().filter(|l| l.contains("<url ")).collect();
+    assert_eq!(urls.len(), 1, "{}", r.body);
+    assert!(urls[0].ends_with(&format!(">https://fr3.example/fedora/linux/{}/repodata/repomd.xml</url>", fixture::SUBPATH)), "{}", urls[0]);
+    // The mirrorlist still uses the repository directory.
+    let (_, urls) = w.list("repo=fedora-41&arch=x86_64&ip=198.51.100.9");
+    assert!(urls.len() > 1);
+}
+
+#[test]
+fn country_allowed_does_not_hide_a_mirrors_own_netblock() {
+    let mut w = world();
+    let mut ml = fixture::cache(1_700_000_000);
+    ml.host_netblock_cache.push(mm_cachefile::StringRepeatedIntMap {
+        key: "172.16.0.0/12".into(),
+        value: vec![7],
+    });
+    w.ix = Index::build(&ml);
+    let (header, urls) = w.list("repo=fedora-41&arch=x86_64&ip=172.16.5.5");
+    assert!(header.contains("Using preferred netblock"), "{header}");
+    assert_eq!(hosts(&urls)[0], "jp7");
+}
+
+#[test]
 fn time_parameter_adds_the_cache_time() {
     let w = world();
     let r = w.get(Kind::Mirrorlist, "repo=fedora-41&arch=x86_64&country=DE&time=1");
-    assert!(r.body.contains("# cache time = 2023-11-14 22:13:20 UTC"), "{}", r.body);
+    assert!(r.body.contains("\n# database creation time: 1700000000 (2023-11-14 22:13:20 UTC)\n"), "{}", r.body);
 }
 
 #[test]
