@@ -3,8 +3,9 @@
 //! A fixed handful of bulk SELECTs (one per table, never one per row) are joined in hash
 //! maps, so generation is linear in the size of the database. The rules follow Fedora's
 //! generator: only active hosts (site and host, user and admin flags); public hosts go to
-//! `Global` and `ByCountry`, Internet2 hosts to `ByCountryInternet2`, private hosts only to
-//! `ByHostId` (reachable through their netblocks); `always_up2date` hosts carry every
+//! `Global` and `ByCountry`, Internet2 hosts (private ones only with `internet2_clients`)
+//! to `ByCountryInternet2`, other private hosts only to `ByHostId` (reachable through their
+//! netblocks); `always_up2date` hosts carry every
 //! directory of their category.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -313,7 +314,8 @@ pub fn generate(conn: &mut DbConn, opts: &GenOptions) -> Result<MirrorList, GenE
                 acc.global.insert(host_id);
                 acc.by_country.entry(h.country.clone()).or_default().insert(host_id);
             }
-            if h.internet2 && h.internet2_clients {
+            // Internet2: public Internet2 hosts, and private ones that serve Internet2 clients.
+            if h.internet2 && (!h.private || h.internet2_clients) {
                 acc.by_country_i2.entry(h.country.clone()).or_default().insert(host_id);
             }
         }

@@ -96,6 +96,7 @@ pub fn populate(c: &mut DbConn) {
     host(c, 10, 1, "de", |h| {
         h.bandwidth_int = Some(50_000);
         h.asn = Some(64500);
+        h.internet2 = true; // public: in ByCountryInternet2 without internet2_clients
     });
     host(c, 11, 1, "FR", |h| h.user_active = false);
     host(c, 12, 2, "US", |_| {});
@@ -103,7 +104,10 @@ pub fn populate(c: &mut DbConn) {
         h.internet2 = true;
         h.internet2_clients = true;
     });
-    host(c, 14, 1, "US", |h| h.private = true);
+    host(c, 14, 1, "US", |h| {
+        h.private = true;
+        h.internet2 = true; // private without internet2_clients: not in ByCountryInternet2
+    });
     host(c, 15, 1, "jp", |h| h.bandwidth_int = None);
     host(c, 16, 1, "GB", |_| {});
     let p = NewProduct {
