@@ -19,9 +19,9 @@ struct Args {
     #[arg(short = 'o', long = "outfile", value_name = "FILE")]
     outfile: Option<PathBuf>,
     /// Do not generate: validate FILE and print its summary (exit 1 if it is bad)
-    #[arg(long = "check", value_name = "FILE", conflicts_with_all = ["outfile", "json"])]
+    #[arg(long = "check", value_name = "FILE", conflicts_with = "outfile")]
     check: Option<PathBuf>,
-    /// Also write a readable JSON view of the generated cache to FILE
+    /// Also write a readable JSON view of the cache (generated or checked) to FILE
     #[arg(long = "json", value_name = "FILE")]
     json: Option<PathBuf>,
     /// Resolve host netblocks given as DNS names
@@ -42,6 +42,9 @@ fn main() -> ExitCode {
             println!("{}: {}", file.display(), mm_cachefile::summary(&ml));
             for d in &defects {
                 println!("defect: {d}");
+            }
+            if let Some(j) = &args.json {
+                mm_cachefile::write_bytes_atomic(j, mm_cachefile::to_json(&ml)?.as_bytes())?;
             }
             if !defects.is_empty() {
                 return Err(ExitError::new(

@@ -125,6 +125,14 @@ fn the_binary_writes_checks_and_locks() {
             .unwrap();
         assert!(out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).contains("directories=3 hosts=4 urls=5 repos=2"));
+        // --check with --json dumps the readable view of an existing cache.
+        let view2 = db.dir.path().join("view2.json");
+        let out = Command::new(bin)
+            .args(["--config", config.to_str().unwrap(), "--check", cache.to_str().unwrap(), "--json", view2.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(std::fs::read_to_string(&view2).unwrap(), std::fs::read_to_string(&json).unwrap());
         let bad = db.dir.path().join("bad.proto");
         std::fs::write(&bad, b"garbage").unwrap();
         let out = Command::new(bin)
