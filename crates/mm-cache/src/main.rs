@@ -1,0 +1,91 @@
+//! `update-mirrorlist-server`: generate the mirrorlist cache from the database, or check
+//! an existing cache (`--check`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Parser;
+use mm_core::cli::{CommonArgs, EXIT_FAILURE, ExitError, main_with};
+
+/// Generate the mirrorlist cache (mirrorlist_cache.proto) from the database.
+#[derive(Debug, Parser)]
+#[command(name = "update-mirrorlist-server", version)]
+struct Args {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Where to write the cache [default: <cache_dir>/mirrorlist_cache.proto]
+    #[arg(short = 'o', long = "outfile", value_name = "FILE")]
+    outfile: Option<PathBuf>,
+    /// Do not generate: validate FILE and print its summary (exit 1 if it is bad)
+    #[arg(long = "check", value_name = "FILE", conflicts_with = "outfile")]
+    check: Option<PathBuf>,
+    /// Also write a readable JSON view of the cache (generated or checked) to FILE
+    #[arg(long = "json", value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Resolve host netblocks given as DNS names
+    #[arg(long = "resolve-netblocks")]
+    resolve_netblocks: bool,
+    /// Wait for the lock instead of exiting with code 3
+    #[arg(long = "wait")]
+    wait: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    main_with(|| {
+        let cfg = args.common.init()?;
+        if let Some(file) = &args.check {
+            let ml = mm_cachefile::read(file)?;
+            let defects = mm_cachefile::validate(&ml);
+            println!("{}: {}", file.display(), mm_cachefile::summary(&ml));
+            for d in &defects {
+                println!("defect: {d}");
+            }
+            if let Some(j) = &args.json {
+                mm_cachefile::write_bytes_atomic(j, mm_cachefile::to_json(&ml)?.as_bytes())?;
+            }
+            if !defects.is_empty() {
+                return Err(ExitError::new(
+                    EXIT_FAILURE,
+                    format!("{}: {} defects", file.display(), defects.len()),
+                )
+                .into());
+            }
+            return Ok(());
+        }
+        let _lock = mm_core::lock::acquire(&cfg.lock_dir, "update-mirrorlist-server", args.wait)?;
+        let start = Instant::now();
+        let url = cfg.database_url();
+        let mut conn = mm_core::connect(&url).with_context(|| format!("database {}", mm_core::db::redact(&url)))?;
+        let ml = mm_cache::generate(
+            &mut conn,
+            &mm_cache::GenOptions {
+                resolve_netblocks: args.resolve_netblocks,
+                time: None,
+            },
+        )
+        .context("generating the cache")?;
+        let defects = mm_cachefile::validate(&ml);
+        for d in &defects {
+            log::warn!("generated cache: {d}");
+        }
+        let out = args.outfile.clone().unwrap_or_else(|| cfg.cache_file());
+        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        mm_cachefile::write_atomic(&out, &ml)?;
+        if let Some(j) = &args.json {
+            let text = mm_cachefile::to_json(&ml)?;
+            mm_cachefile::write_bytes_atomic(j, text.as_bytes())?;
+        }
+        println!(
+            "wrote {}: {} in {:.2}s",
+            out.display(),
+            mm_cachefile::summary(&ml),
+            start.elapsed().as_secs_f64()
+        );
+        Ok(())
+    })
+}

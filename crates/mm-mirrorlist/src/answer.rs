@@ -1,0 +1,379 @@
+//! Answering one request from a loaded cache: resolve the repository or path, choose the
+//! mirrors and render a mirrorlist (text) or a Metalink 3.0 document. Pure: no I/O.
+
+use std::collections::HashSet;
+use std::fmt::Write;
+use std::net::IpAddr;
+
+use mm_cachefile::FileDetailsType;
+
+use crate::geo::Geo;
+use crate::index::{DirEntry, Index};
+use crate::request::{Params, client_ip};
+use crate::select::{Client, locate, select};
+
+/// Which document a request wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Mirrorlist,
+    Metalink,
+}
+
+/// A finished answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+    /// `Location` for `redirect=1`.
+    pub location: Option<String>,
+    /// The access-log line, for successful repo/arch requests.
+    pub access: Option<String>,
+}
+
+/// Server-wide settings a request needs.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub minimum: usize,
+    pub embargoed: HashSet<String>,
+}
+
+const TEXT: &str = "text/plain; charset=utf-8";
+const METALINK: &str = "application/metalink+xml";
+const PROTO_ORDER: [&str; 4] = ["https", "http", "ftp", "rsync"];
+
+fn text(status: u16, body: String) -> Reply {
+    Reply {
+        status,
+        content_type: TEXT,
+        body,
+        location: None,
+        access: None,
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn metalink_head(now: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<metalink version=\"3.0\" xmlns=\"http://www.metalinker.org/\" type=\"dynamic\" pubdate=\"{now}\" generator=\"mirrormanager\" xmlns:mm0=\"http://fedorahosted.org/mirrormanager\">\n"
+    )
+}
+
+fn pubdate() -> String {
+    chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// A Metalink failure document: an XML comment saying what went wrong.
+pub fn metalink_failure(status: u16, message: &str) -> Reply {
+    let msg = message.replace("--", "- -");
+    Reply {
+        status,
+        content_type: METALINK,
+        body: format!("{}<!-- {msg} -->\n</metalink>\n", metalink_head(&pubdate())),
+        location: None,
+        access: None,
+    }
+}
+
+fn failure(kind: Kind, status: u16, message: &str, extra: &str) -> Reply {
+    match kind {
+        Kind::Mirrorlist => text(status, format!("# {message}\n{extra}")),
+        Kind::Metalink => metalink_failure(status, message),
+    }
+}
+
+fn scheme(url: &str) -> &str {
+    url.split_once("://").map(|(s, _)| s).unwrap_or("")
+}
+
+fn proto_rank(p: &str) -> usize {
+    PROTO_ORDER.iter().position(|x| *x == p).unwrap_or(PROTO_ORDER.len())
+}
+
+/// The URLs of a host usable for this request, best protocol first.
+fn host_urls<'a>(ix: &'a Index, dir: &DirEntry, host: i64, kind: Kind, protocols: &[String]) -> Vec<&'a str> {
+    let mut v: Vec<&str> = dir
+        .by_host
+        .get(&host)
+        .into_iter()
+        .flatten()
+        .filter_map(|id| ix.urls.get(id).map(String::as_str))
+        .filter(|u| {
+            let s = scheme(u);
+            if !protocols.is_empty() {
+                protocols.iter().any(|p| p == s)
+            } else {
+                kind == Kind::Metalink || matches!(s, "https" | "http" | "ftp")
+            }
+        })
+        .collect();
+    v.sort_by_key(|u| proto_rank(scheme(u)));
+    v.dedup();
+    v
+}
+
+fn join_url(base: &str, subpath: &str, tail: &str) -> String {
+    let mut u = base.trim_end_matches('/').to_string();
+    let sub = subpath.trim_matches('/');
+    if !sub.is_empty() {
+        u.push('/');
+        u.push_str(sub);
+    }
+    u.push('/');
+    u.push_str(tail.trim_start_matches('/'));
+    u
+}
+
+/// What a request resolved to.
+struct Target<'a> {
+    directory: &'a str,
+    dir: &'a DirEntry,
+    /// File under the directory (metalink: `repomd.xml` under the repodata directory).
+    file: Option<String>,
+    header: String,
+    /// The repository as requested (before redirection) and the arch used, for the log.
+    repo_arch: Option<(String, String)>,
+}
+
+fn resolve<'a>(ix: &'a Index, params: &Params, kind: Kind) -> Result<Target<'a>, Reply> {
+    if let (Some(repo), Some(arch)) = (&params.repo, &params.arch) {
+        let repo = ix.repo_redirect.get(repo).cloned().unwrap_or_else(|| repo.clone());
+        let arch = if repo.contains("source") { "source".to_string() } else { arch.clone() };
+        let header = format!("# repo = {repo} arch = {arch} ");
+        if ix.disabled.contains(&repo) {
+            return Err(failure(kind, 200, &format!("repo = {repo} arch = {arch} error: repo disabled"), ""));
+        }
+        let Some((directory, dir)) = ix
+            .repo_arch
+            .get(&format!("{repo}+{arch}"))
+            .and_then(|d| ix.dirs.get_key_value(d.as_str()))
+        else {
+            let mut extra = String::from("# following repositories are available:\n");
+            for (r, a) in ix.available() {
+                let _ = writeln!(extra, "# repo={r}&arch={a}");
+            }
+            return Err(failure(kind, 404, &format!("repo = {repo} arch = {arch} error: invalid repo or arch"), &extra));
+        };
+        if kind == Kind::Metalink {
+            // Like Fedora's server: the hosts are those of the repodata directory itself
+            // (a mirror may be current for os/ but not yet for os/repodata/).
+            let repodata = format!("{directory}/repodata");
+            if let Some((directory, dir)) = ix.dirs.get_key_value(repodata.as_str()) {
+                return Ok(Target {
+                    directory,
+                    dir,
+                    file: Some("repomd.xml".into()),
+                    header,
+                    repo_arch: Some((params.repo.clone().unwrap_or_default(), arch)),
+                });
+            }
+        }
+        let file = (kind == Kind::Metalink).then(|| "repodata/repomd.xml".to_string());
+        return Ok(Target {
+            directory,
+            dir,
+            file,
+            header,
+            repo_arch: Some((params.repo.clone().unwrap_or_default(), arch)),
+        });
+    }
+    if let Some(path) = &params.path {
+        let clean = path.trim_matches('/');
+        let header = format!("# path = {clean} ");
+        if kind == Kind::Mirrorlist
+            && let Some((directory, dir)) = ix.dirs.get_key_value(clean)
+        {
+            return Ok(Target {
+                directory,
+                dir,
+                file: None,
+                header,
+                repo_arch: None,
+            });
+        }
+        // The nearest enclosing directory the cache knows; the rest is the file.
+        let mut cut = clean.len();
+        while let Some(pos) = clean[..cut].rfind('/') {
+            if let Some((directory, dir)) = ix.dirs.get_key_value(&clean[..pos]) {
+                return Ok(Target {
+                    directory,
+                    dir,
+                    file: Some(clean[pos + 1..].to_string()),
+                    header,
+                    repo_arch: None,
+                });
+            }
+            cut = pos;
+        }
+        return Err(failure(kind, 404, &format!("path = {clean} error: invalid path"), ""));
+    }
+    // Fedora's server answers 200 here; clients never send such requests.
+    Err(failure(kind, 200, "either path=, or repo= and arch= must be specified", ""))
+}
+
+fn file_details<'a>(ix: &'a Index, directory: &str, file: &str) -> Option<&'a [FileDetailsType]> {
+    let (sub, name) = match file.rsplit_once('/') {
+        Some((s, n)) => (format!("{directory}/{s}"), n),
+        None => (directory.to_string(), file),
+    };
+    ix.files
+        .get(&sub)
+        .and_then(|f| f.get(name))
+        .map(Vec::as_slice)
+        .filter(|v| !v.is_empty())
+}
+
+fn write_details(out: &mut String, d: &FileDetailsType, indent: &str) {
+    if d.timestamp != 0 {
+        let _ = writeln!(out, "{indent}<mm0:timestamp>{}</mm0:timestamp>", d.timestamp);
+    }
+    if d.size != 0 {
+        let _ = writeln!(out, "{indent}<size>{}</size>", d.size);
+    }
+    let hashes = [("md5", &d.md5), ("sha1", &d.sha1), ("sha256", &d.sha256), ("sha512", &d.sha512)];
+    if hashes.iter().any(|(_, h)| h.is_some()) {
+        let _ = writeln!(out, "{indent}<verification>");
+        for (t, h) in hashes {
+            if let Some(h) = h {
+                let _ = writeln!(out, "{indent} <hash type=\"{t}\">{}</hash>", xml_escape(h));
+            }
+        }
+        let _ = writeln!(out, "{indent}</verification>");
+    }
+}
+
+/// Answer `/mirrorlist` or `/metalink`.
+pub fn answer(
+    ix: &Index,
+    geo: &Geo,
+    settings: &Settings,
+    kind: Kind,
+    query: &str,
+    forwarded_for: Option<&str>,
+    peer: IpAddr,
+) -> Reply {
+    let params = Params::from_query(query);
+    let target = match resolve(ix, &params, kind) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let ip = match client_ip(params.ip.as_deref(), forwarded_for, peer) {
+        Ok(ip) => ip,
+        Err(bad) => return failure(kind, 400, &format!("error: invalid IP address {bad:?}"), ""),
+    };
+    let client: Client = locate(ix, geo, ip);
+    let dir = target.dir;
+    let usable = |h: i64| !host_urls(ix, dir, h, kind, &params.protocols).is_empty();
+    let sel = select(ix, geo, dir, &params, &client, settings.minimum, &settings.embargoed, &usable);
+    let mut header = target.header.clone();
+    header.push_str(&sel.header);
+    if !params.protocols.is_empty() {
+        let _ = write!(header, "protocol = {} ", params.protocols.join(","));
+    }
+    let subpath = dir.subpath.as_deref().unwrap_or(target.directory);
+    let access = target.repo_arch.as_ref().map(|(repo, arch)| {
+        format!(
+            "IP: {ip}; DATE: {}; COUNTRY: {}; REPO: {repo}; ARCH: {arch}",
+            chrono::Utc::now().format("%Y-%m-%d"),
+            client.country.as_deref().unwrap_or("N/A"),
+        )
+    });
+    let tail = target.file.clone().unwrap_or_default();
+
+    if kind == Kind::Mirrorlist || params.redirect {
+        let urls: Vec<String> = sel
+            .hosts
+            .iter()
+            .filter_map(|(h, _)| {
+                host_urls(ix, dir, *h, Kind::Mirrorlist, &params.protocols)
+                    .first()
+                    .map(|u| join_url(u, subpath, &tail))
+            })
+            .collect();
+        if params.redirect {
+            return match urls.first() {
+                Some(u) => Reply {
+                    status: 302,
+                    content_type: TEXT,
+                    body: format!("{u}\n"),
+                    location: Some(u.clone()),
+                    access,
+                },
+                None => text(404, format!("{header}\n# no mirrors found\n")),
+            };
+        }
+        let mut body = header.trim_end().to_string();
+        body.push('\n');
+        if params.time {
+            let _ = writeln!(body, "# database creation time: {} ({})", ix.time, fmt_time(ix.time));
+        }
+        if sel.embargoed {
+            body.push_str("# no mirrors for embargoed countries\n");
+        }
+        for u in urls {
+            body.push_str(&u);
+            body.push('\n');
+        }
+        return Reply {
+            status: 200,
+            content_type: TEXT,
+            body,
+            location: None,
+            access,
+        };
+    }
+
+    // Metalink.
+    let Some(details) = file_details(ix, target.directory, &tail) else {
+        return metalink_failure(404, &format!("Metalink error: no file details for {}/{tail}", target.directory));
+    };
+    let file_name = tail.rsplit('/').next().unwrap_or(&tail);
+    let mut out = metalink_head(&pubdate());
+    out.push_str(" <files>\n");
+    let _ = writeln!(out, "  <file name=\"{}\">", xml_escape(file_name));
+    write_details(&mut out, &details[0], "   ");
+    if details.len() > 1 {
+        out.push_str("   <mm0:alternates>\n");
+        for d in &details[1..] {
+            out.push_str("    <mm0:alternate>\n");
+            write_details(&mut out, d, "     ");
+            out.push_str("    </mm0:alternate>\n");
+        }
+        out.push_str("   </mm0:alternates>\n");
+    }
+    out.push_str("   <resources maxconnections=\"1\">\n");
+    for (i, (h, private)) in sel.hosts.iter().enumerate() {
+        let pref = 100usize.saturating_sub(i).max(1);
+        let location = ix.host_country.get(h).map(String::as_str).unwrap_or("");
+        for u in host_urls(ix, dir, *h, Kind::Metalink, &params.protocols) {
+            let s = scheme(u);
+            let _ = writeln!(
+                out,
+                "    <url protocol=\"{s}\" type=\"{s}\" location=\"{}\" preference=\"{pref}\"{}>{}</url>",
+                xml_escape(location),
+                if *private { " mm0:private=\"True\"" } else { "" },
+                xml_escape(&join_url(u, subpath, &tail))
+            );
+        }
+    }
+    out.push_str("   </resources>\n  </file>\n </files>\n</metalink>\n");
+    Reply {
+        status: 200,
+        content_type: METALINK,
+        body: out,
+        location: None,
+        access,
+    }
+}
+
+fn fmt_time(t: u64) -> String {
+    chrono::DateTime::from_timestamp(t as i64, 0)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| t.to_string())
+}
