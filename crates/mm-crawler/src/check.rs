@@ -383,7 +383,9 @@ fn http_dir(agent: &ureq::Agent, base: &str, d: &DirData, ctx: &CheckCtx, notes:
     Verdict::UpToDate
 }
 
-/// `ftp://host[:port]/path` → (`host:port`, `/path`).
+/// `ftp://host[:port]/path` → (`host:port`, `path`). The path is relative to the login
+/// directory, as RFC 1738 defines FTP URLs (on chrooted anonymous servers that is the same
+/// as absolute; on others only the relative form is right).
 fn split_ftp_url(url: &str) -> Option<(String, String)> {
     let rest = url.strip_prefix("ftp://")?;
     let (hostport, path) = match rest.find('/') {
@@ -399,7 +401,7 @@ fn split_ftp_url(url: &str) -> Option<(String, String)> {
     } else {
         format!("{hostport}:21")
     };
-    Some((hostport, path.trim_end_matches('/').to_string()))
+    Some((hostport, path.trim_matches('/').to_string()))
 }
 
 fn ftp_connect(url: &str, ctx: &CheckCtx) -> Result<(suppaftp::FtpStream, String), CheckError> {
@@ -430,7 +432,12 @@ pub fn ftp(url: &str, cat: &Arc<CategoryData>, ctx: &CheckCtx, notes: &mut Vec<N
             continue;
         }
         ctx.check_time()?;
-        let path = if d.rel.is_empty() { format!("{base}/") } else { format!("{base}/{}/", d.rel) };
+        let path = match (base.is_empty(), d.rel.is_empty()) {
+            (true, true) => ".".to_string(),
+            (true, false) => format!("{}/", d.rel),
+            (false, true) => format!("{base}/"),
+            (false, false) => format!("{base}/{}/", d.rel),
+        };
         let listing: Result<HashMap<String, (usize, bool)>, String> = match conn.list(Some(&path)) {
             Ok(lines) => Ok(lines
                 .iter()
@@ -521,8 +528,8 @@ mod tests {
 
     #[test]
     fn ftp_urls() {
-        assert_eq!(split_ftp_url("ftp://h/pub/fedora/"), Some(("h:21".into(), "/pub/fedora".into())));
-        assert_eq!(split_ftp_url("ftp://u@127.0.0.1:2121/x"), Some(("127.0.0.1:2121".into(), "/x".into())));
+        assert_eq!(split_ftp_url("ftp://h/pub/fedora/"), Some(("h:21".into(), "pub/fedora".into())));
+        assert_eq!(split_ftp_url("ftp://u@127.0.0.1:2121/x"), Some(("127.0.0.1:2121".into(), "x".into())));
         assert_eq!(split_ftp_url("ftp://h"), Some(("h:21".into(), String::new())));
         assert_eq!(split_ftp_url("http://h/"), None);
     }

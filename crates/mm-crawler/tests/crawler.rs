@@ -1,11 +1,11 @@
 //! End-to-end tests of mm2_crawler: a master tree scanned by umdl, a mirror copy served by
-//! a real rsync daemon and a real HTTP server (python3 http.server) on 127.0.0.1, both
+//! a real rsync daemon, nginx and vsftpd on 127.0.0.1, both
 //! database backends.
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
@@ -18,70 +18,8 @@ use sha2::Digest;
 const CRAWLER: &str = env!("CARGO_BIN_EXE_mm2_crawler");
 const BASE: &str = "pub/fedora/linux";
 
-struct Server {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server on port {port} did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn rsync_daemon(path: &Path) -> Server {
-    let rsync = mm_testkit::require_tool("rsync");
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let conf = dir.path().join("rsyncd.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "use chroot = no\nuid = root\ngid = root\npid file = {}/rsyncd.pid\n[mirror]\npath = {}\nread only = yes\n",
-            dir.path().display(),
-            path.display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new(rsync)
-        .args(["--daemon", "--no-detach", "--address=127.0.0.1"])
-        .arg(format!("--port={port}"))
-        .arg(format!("--config={}", conf.display()))
-        .spawn()
-        .unwrap();
-    wait_port(port);
-    Server { child, port, _dir: dir }
-}
-
-fn http_server(path: &Path) -> Server {
-    let python = mm_testkit::require_tool("python3");
-    let port = free_port();
-    let child = Command::new(python)
-        .args(["-m", "http.server", "--bind", "127.0.0.1"])
-        .arg(port.to_string())
-        .arg("--directory")
-        .arg(path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_port(port);
-    Server { child, port, _dir: tempfile::tempdir().unwrap() }
-}
+use mm_testkit::free_port;
+use mm_testkit::servers::{nginx as http_server, rsync_daemon};
 
 fn add_category(conn: &mut DbConn, name: &str) -> i32 {
     diesel::insert_into(category::table)
@@ -502,25 +440,6 @@ fn propagation_counts_mirrors_by_age() {
     });
 }
 
-/// An anonymous read-only FTP server (python3 pyftpdlib) on 127.0.0.1.
-fn ftp_server(path: &Path) -> Server {
-    let python = mm_testkit::require_tool("python3");
-    let ok = Command::new(&python).args(["-c", "import pyftpdlib"]).status().unwrap().success();
-    assert!(ok, "python3 module pyftpdlib is missing: python3 -m pip install pyftpdlib");
-    let port = free_port();
-    let child = Command::new(python)
-        .args(["-m", "pyftpdlib", "-i", "127.0.0.1", "-p"])
-        .arg(port.to_string())
-        .arg("-d")
-        .arg(path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_port(port);
-    Server { child, port, _dir: tempfile::tempdir().unwrap() }
-}
-
 #[test]
 fn ftp_verdicts_and_fallback_from_dead_rsync() {
     for_each_backend(|db| {
@@ -528,7 +447,7 @@ fn ftp_verdicts_and_fallback_from_dead_rsync() {
         let cat: i32 = category::table.select(category::id).first(&mut db.conn).unwrap();
         let site = add_site(&mut db.conn);
         break_mirror(&s.mirror);
-        let ftpd = ftp_server(s.mirror.parent().unwrap().parent().unwrap());
+        let ftpd = mm_testkit::servers::vsftpd(s.mirror.parent().unwrap().parent().unwrap());
         let dead = free_port();
         let (h, hc) = add_host(
             &mut db.conn,
@@ -544,7 +463,8 @@ fn ftp_verdicts_and_fallback_from_dead_rsync() {
         );
         crawl(&s.cfg, &[]);
         let rows = hcd(&mut db.conn, hc);
-        assert_eq!(rows.values().filter(|u| **u).count(), s.n_dirs - 2, "{rows:#?}");
+        let log = std::fs::read_to_string(db.dir.path().join(format!("log/crawler/{h}.log"))).unwrap_or_default();
+        assert_eq!(rows.values().filter(|u| **u).count(), s.n_dirs - 2, "{log}");
         assert!(!rows.contains_key(STALE_PKG_DIR));
         assert!(!rows.contains_key(STALE_REPODATA));
         assert_eq!(host_state(&mut db.conn, h), (0, true, None, true));

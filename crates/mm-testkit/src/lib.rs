@@ -14,6 +14,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+pub mod servers;
+
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 pub use mm_core::db::{BackendKind, DbConn};
@@ -94,7 +96,8 @@ pub fn pg_bindir() -> PathBuf {
     )
 }
 
-fn is_root() -> bool {
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
     // SAFETY-free: geteuid has no preconditions, but we avoid unsafe by asking `id`.
     Command::new("id")
         .arg("-u")
@@ -114,7 +117,8 @@ fn as_pg_user(program: &Path) -> Command {
     }
 }
 
-fn free_port() -> u16 {
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

@@ -1,0 +1,132 @@
+//! Real servers on 127.0.0.1 for tests: started on a free port, stopped when dropped.
+
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A server process on a loopback port.
+#[derive(Debug)]
+pub struct Server {
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Wait until something accepts connections on `port` (panics after 20 s).
+pub fn wait_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on 127.0.0.1:{port}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// vsftpd serving `root` read-only to anonymous users on 127.0.0.1 (passive mode).
+pub fn vsftpd(root: &Path) -> Server {
+    let bin = crate::require_tool("vsftpd");
+    let dir = tempfile::Builder::new().prefix("mm-testkit-ftp-").tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let port = crate::free_port();
+    let pasv = crate::free_port();
+    let conf = dir.path().join("vsftpd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listen=YES\nlisten_ipv6=NO\nlisten_address=127.0.0.1\nlisten_port={port}\nbackground=NO\n\
+             anonymous_enable=YES\nno_anon_password=YES\nanon_root={root}\nlocal_enable=NO\nwrite_enable=NO\n\
+             pasv_enable=YES\npasv_address=127.0.0.1\npasv_min_port={pasv}\npasv_max_port={pasv_max}\n\
+             secure_chroot_dir={empty}\nseccomp_sandbox=NO\nrun_as_launching_user=YES\n\
+             xferlog_enable=NO\nvsftpd_log_file={log}\nmax_per_ip=50\nmax_clients=200\n",
+            root = root.display(),
+            empty = empty.display(),
+            pasv_max = pasv.saturating_add(200),
+            log = dir.path().join("vsftpd.log").display(),
+        ),
+    )
+    .unwrap();
+    let child = Command::new(bin)
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start vsftpd");
+    wait_port(port);
+    Server { port, child, _dir: dir }
+}
+
+/// An rsync daemon on 127.0.0.1 exporting `path` as module `mirror` (read-only).
+pub fn rsync_daemon(path: &Path) -> Server {
+    rsync_daemon_modules(&[("mirror", path)])
+}
+
+/// An rsync daemon on 127.0.0.1 exporting each `(module, path)` read-only.
+pub fn rsync_daemon_modules(modules: &[(&str, &Path)]) -> Server {
+    let rsync = crate::require_tool("rsync");
+    let dir = tempfile::Builder::new().prefix("mm-testkit-rsync-").tempdir().unwrap();
+    let port = crate::free_port();
+    let conf = dir.path().join("rsyncd.conf");
+    let mut text = format!(
+        "use chroot = no\nuid = root\ngid = root\nmax connections = 0\npid file = {}/rsyncd.pid\nlog file = {}/rsyncd.log\n",
+        dir.path().display(),
+        dir.path().display()
+    );
+    for (name, path) in modules {
+        text += &format!("[{name}]\npath = {}\nread only = yes\n", path.display());
+    }
+    std::fs::write(&conf, text).unwrap();
+    let child = Command::new(rsync)
+        .args(["--daemon", "--no-detach", "--address=127.0.0.1"])
+        .arg(format!("--port={port}"))
+        .arg(format!("--config={}", conf.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start rsync daemon");
+    wait_port(port);
+    Server { port, child, _dir: dir }
+}
+
+/// nginx serving `root` as static files (with directory listings and keep-alive) on
+/// 127.0.0.1.
+pub fn nginx(root: &Path) -> Server {
+    let bin = crate::require_tool("nginx");
+    let dir = tempfile::Builder::new().prefix("mm-testkit-nginx-").tempdir().unwrap();
+    let port = crate::free_port();
+    let d = dir.path().display();
+    let user = if crate::is_root() { "user root;\n" } else { "" };
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "{user}daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
+             fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n\
+             types {{ application/xml xml; text/plain txt; }}\n default_type application/octet-stream;\n\
+             keepalive_requests 100000;\n\
+             server {{ listen 127.0.0.1:{port}; root {root}; autoindex on; }}\n}}\n",
+            root = root.display(),
+        ),
+    )
+    .unwrap();
+    let child = Command::new(bin)
+        .arg("-c")
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nginx");
+    wait_port(port);
+    Server { port, child, _dir: dir }
+}
