@@ -8,6 +8,7 @@
 mod demo;
 mod deps;
 mod dist;
+mod static_http;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -59,7 +60,16 @@ fn test(extra: &[String]) -> Result<()> {
     eprintln!("xtask: building every binary");
     run(cargo().args(["build", "--workspace", "--bins"]))?;
     eprintln!("xtask: running the test suite");
-    run(cargo().args(["test", "--workspace"]).args(extra))?;
+    let tally = root().join("target/test-backends.txt");
+    let _ = std::fs::remove_file(&tally);
+    run(cargo().args(["test", "--workspace"]).args(extra).env("MM_TEST_TALLY", &tally))?;
+    let text = std::fs::read_to_string(&tally).unwrap_or_default();
+    let count = |k: &str| text.lines().filter(|l| *l == k).count();
+    let (sqlite, postgres) = (count("sqlite"), count("postgres"));
+    println!("database test bodies run per backend: sqlite {sqlite}, postgres {postgres}");
+    if extra.is_empty() && (sqlite == 0 || postgres == 0) {
+        bail!("the database tests did not run on both backends");
+    }
     Ok(())
 }
 

@@ -260,6 +260,17 @@ pub fn for_each_backend(mut body: impl FnMut(&mut TestDb)) {
         let mut db = TestDb::new(kind);
         eprintln!("backend: {kind}");
         body(&mut db);
+        tally(kind);
+    }
+}
+
+/// Record a finished test body per backend in `$MM_TEST_TALLY` (set by `cargo xtask test`,
+/// which prints the counts, so the output shows both backends really ran).
+fn tally(kind: BackendKind) {
+    if let Some(path) = std::env::var_os("MM_TEST_TALLY")
+        && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path)
+    {
+        let _ = writeln!(f, "{kind}");
     }
 }
 
