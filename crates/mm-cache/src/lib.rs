@@ -8,6 +8,7 @@
 //! netblocks); `always_up2date` hosts carry every
 //! directory of their category.
 
+pub mod cli;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::{IpAddr, ToSocketAddrs};
 use std::str::FromStr;

@@ -1,36 +1,13 @@
 //! `update-mirrorlist-server`: generate the mirrorlist cache from the database, or check
 //! an existing cache (`--check`).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Parser;
-use mm_core::cli::{CommonArgs, EXIT_FAILURE, ExitError, main_with};
-
-/// Generate the mirrorlist cache (mirrorlist_cache.proto) from the database.
-#[derive(Debug, Parser)]
-#[command(name = "update-mirrorlist-server", version)]
-struct Args {
-    #[command(flatten)]
-    common: CommonArgs,
-    /// Where to write the cache [default: <cache_dir>/mirrorlist_cache.proto]
-    #[arg(short = 'o', long = "outfile", value_name = "FILE")]
-    outfile: Option<PathBuf>,
-    /// Do not generate: validate FILE and print its summary (exit 1 if it is bad)
-    #[arg(long = "check", value_name = "FILE", conflicts_with = "outfile")]
-    check: Option<PathBuf>,
-    /// Also write a readable JSON view of the cache (generated or checked) to FILE
-    #[arg(long = "json", value_name = "FILE")]
-    json: Option<PathBuf>,
-    /// Resolve host netblocks given as DNS names
-    #[arg(long = "resolve-netblocks")]
-    resolve_netblocks: bool,
-    /// Wait for the lock instead of exiting with code 3
-    #[arg(long = "wait")]
-    wait: bool,
-}
+use mm_core::cli::{EXIT_FAILURE, ExitError, main_with};
+use mm_cache::cli::{Args};
 
 fn main() -> ExitCode {
     let args = Args::parse();

@@ -7,6 +7,7 @@
 //! Category directory lists are loaded once and shared, so memory grows with the number of
 //! threads (one rsync listing each), not with the number of hosts.
 
+pub mod cli;
 pub mod check;
 pub mod propagation;
 pub mod write;

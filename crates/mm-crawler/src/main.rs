@@ -4,96 +4,9 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
-use mm_core::cli::{CommonArgs, ExitError, main_with};
-
-/// Crawl mirrors and record which directories are up to date
-#[derive(Debug, Parser)]
-#[command(name = "mm2_crawler", version)]
-struct Args {
-    #[command(flatten)]
-    common: CommonArgs,
-    #[command(subcommand)]
-    command: Option<Cmd>,
-    #[command(flatten)]
-    crawl: CrawlArgs,
-}
-
-#[derive(Debug, Subcommand)]
-enum Cmd {
-    /// Crawl hosts (the default)
-    Crawl(CrawlArgs),
-    /// Measure how far each repository's newest repomd.xml has propagated
-    Propagation(PropagationArgs),
-}
-
-#[derive(Debug, Clone, clap::Args)]
-struct PropagationArgs {
-    /// Only versions of this product (e.g. Fedora)
-    #[arg(long)]
-    product: Option<String>,
-    /// Only this version (e.g. 41)
-    #[arg(long)]
-    version: Option<String>,
-    /// Parallel requests [default: crawler.threads, else min(100, 20 × CPUs)]
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Print the counts without storing them
-    #[arg(long)]
-    dry_run: bool,
-}
-
-#[derive(Debug, Clone, clap::Args)]
-struct CrawlArgs {
-    /// Crawl threads [default: crawler.threads, else min(100, 20 × CPUs)]
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Only this category (repeatable)
-    #[arg(long = "category", value_name = "NAME")]
-    categories: Vec<String>,
-    /// Only this host id (repeatable)
-    #[arg(long = "host", value_name = "ID")]
-    hosts: Vec<i32>,
-    /// Only hosts with id >= ID
-    #[arg(long)]
-    startid: Option<i32>,
-    /// Only hosts with id < ID
-    #[arg(long)]
-    stopid: Option<i32>,
-    /// Only the k-th of n slices of the sorted host ids, e.g. 1:4
-    #[arg(long, value_parser = mm_crawler::parse_fraction)]
-    fraction: Option<(usize, usize)>,
-    /// Only hosts on this continent (repeatable; `^XX` excludes); needs mirrorlist.cccsv
-    #[arg(long = "continent", value_name = "XX")]
-    continents: Vec<String>,
-    /// Also crawl private hosts and hosts of private sites
-    #[arg(long)]
-    include_private: bool,
-    /// Also crawl disabled hosts and hosts of disabled sites
-    #[arg(long)]
-    include_disabled: bool,
-    /// Stop starting work after MIN minutes [default: crawler.global_timeout_minutes]
-    #[arg(long, value_name = "MIN")]
-    global_timeout: Option<u64>,
-    /// Give each host at most MIN minutes [default: crawler.host_timeout_minutes]
-    #[arg(long, value_name = "MIN")]
-    host_timeout: Option<u64>,
-    /// Never count failures or auto-disable hosts
-    #[arg(long)]
-    no_fail: bool,
-    /// Crawl but write nothing
-    #[arg(long)]
-    dry_run: bool,
-    /// Only check that each category's base URL answers
-    #[arg(long)]
-    canary: bool,
-    /// Only check repodata directories
-    #[arg(long)]
-    repodata: bool,
-    /// Wait for a running crawler's lock instead of exiting with code 3
-    #[arg(long)]
-    wait: bool,
-}
+use clap::Parser;
+use mm_core::cli::{ExitError, main_with};
+use mm_crawler::cli::{Args, Cmd};
 
 fn main() -> ExitCode {
     let args = Args::parse();

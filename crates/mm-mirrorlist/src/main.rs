@@ -1,51 +1,13 @@
 //! `mirrorlist-server`: parse the flags, run the server, map errors to exit codes.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use mm_core::cli::{CommonArgs, EXIT_USAGE, ExitError, main_with};
-
-/// Answer /mirrorlist and /metalink requests from the mirrorlist cache.
-#[derive(Debug, Parser)]
-#[command(name = "mirrorlist-server", version)]
-struct Args {
-    #[command(flatten)]
-    common: CommonArgs,
-    /// Cache file [default: <cache_dir>/mirrorlist_cache.proto]
-    #[arg(short = 'c', long = "cache", value_name = "FILE")]
-    cache: Option<PathBuf>,
-    /// Global netblocks file (`CIDR ASN` lines) for ASN matching
-    #[arg(short = 'g', long = "global_netblocks", value_name = "FILE")]
-    global_netblocks: Option<PathBuf>,
-    /// Country to continent CSV (`CC,CONTINENT` lines)
-    #[arg(long = "cccsv", value_name = "FILE")]
-    cccsv: Option<PathBuf>,
-    /// Internet2 netblocks file (one network per line)
-    #[arg(short = 'i', long = "i2_netblocks", visible_alias = "internet2_netblocks", value_name = "FILE")]
-    i2_netblocks: Option<PathBuf>,
-    /// GeoIP2/GeoLite2 country database (MMDB)
-    #[arg(long = "geoip", value_name = "FILE")]
-    geoip: Option<PathBuf>,
-    /// Fill with global mirrors until at least this many were found [default: 5]
-    #[arg(short = 'm', long = "minimum", value_name = "N")]
-    minimum: Option<usize>,
-    /// Access log file (one line per repo/arch request)
-    #[arg(short = 'l', long = "log", value_name = "FILE")]
-    log: Option<PathBuf>,
-    /// Address to listen on (`ADDR:PORT` or `ADDR`) [default: 127.0.0.1:3000]
-    #[arg(long = "listen", value_name = "ADDR")]
-    listen: Option<String>,
-    /// Port to listen on (overrides the port of --listen; 0 picks a free one)
-    #[arg(short = 'p', long = "port", value_name = "PORT")]
-    port: Option<u16>,
-    /// Seconds between checks for a replaced cache file
-    #[arg(long = "poll-interval", value_name = "SECONDS", default_value = "2")]
-    poll_interval: f64,
-}
+use mm_core::cli::{EXIT_USAGE, ExitError, main_with};
+use mm_mirrorlist::cli::{Args};
 
 fn main() -> ExitCode {
     let args = Args::parse();

@@ -4,6 +4,7 @@
 //! timeout. The cache is validated first: a cache that does not parse, or that is older
 //! than the last one shipped, is refused unless forced.
 
+pub mod cli;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

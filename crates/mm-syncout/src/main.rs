@@ -1,32 +1,11 @@
 //! `mm_sync_out`: ship the mirrorlist cache and its data files to the app servers.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use mm_core::cli::{CommonArgs, EXIT_FAILURE, ExitError, main_with};
-
-/// Ship mirrorlist_cache.proto, global_netblocks.txt, i2_netblocks.txt and
-/// country_continent.csv (and the public list) to every app server with rsync.
-#[derive(Debug, Parser)]
-#[command(name = "mm_sync_out", version)]
-struct Args {
-    #[command(flatten)]
-    common: CommonArgs,
-    /// Cache file to ship [default: <cache_dir>/mirrorlist_cache.proto]
-    #[arg(short = 'c', long = "cache", value_name = "FILE")]
-    cache: Option<PathBuf>,
-    /// Ship to this target instead of sync_out.targets (repeatable)
-    #[arg(long = "target", value_name = "DEST")]
-    targets: Vec<String>,
-    /// Ship even a cache with defects or older than the last shipped one
-    #[arg(long = "force")]
-    force: bool,
-    /// Wait for the lock instead of exiting with code 3
-    #[arg(long = "wait")]
-    wait: bool,
-}
+use mm_core::cli::{EXIT_FAILURE, ExitError, main_with};
+use mm_syncout::cli::{Args};
 
 fn main() -> ExitCode {
     let args = Args::parse();

@@ -14,6 +14,7 @@
 //! top directory to exist already, since their URL or listing does not say where under
 //! the prefix they live.
 
+pub mod cli;
 pub mod generate;
 pub mod rules;
 pub mod scan;

@@ -5,40 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use mm_core::cli::{CommonArgs, ExitError, main_with};
-
-/// Scan master directories into the MirrorManager database
-#[derive(Debug, Parser)]
-#[command(name = "update-master-directory-list", version)]
-struct Args {
-    #[command(flatten)]
-    common: CommonArgs,
-    /// Only this category (repeatable); `^NAME` excludes it [default: all configured]
-    #[arg(long = "category", short = 'c', value_name = "NAME")]
-    categories: Vec<String>,
-    /// Print the configured master directories and exit
-    #[arg(long)]
-    list: bool,
-    /// Rescan directories whose ctime did not change
-    #[arg(long)]
-    force: bool,
-    /// Report what would change without writing
-    #[arg(long)]
-    dry_run: bool,
-    /// Delete directories even when more than umdl.max_delete_fraction would go
-    #[arg(long)]
-    delete_force: bool,
-    /// Accepted for MM2 command lines; directories gone from the master are always deleted
-    /// (within umdl.max_delete_fraction)
-    #[arg(long)]
-    delete_directories: bool,
-    /// Walk the tree even when a fullfiletimelist file exists
-    #[arg(long)]
-    skip_fullfiletimelist: bool,
-    /// Wait for a running instance's lock instead of exiting with code 3
-    #[arg(long)]
-    wait: bool,
-}
+use mm_core::cli::{ExitError, main_with};
+use mm_umdl::cli::{Args};
 
 fn main() -> ExitCode {
     let args = Args::parse();
