@@ -70,6 +70,33 @@ fn test(extra: &[String]) -> Result<()> {
     if extra.is_empty() && (sqlite == 0 || postgres == 0) {
         bail!("the database tests did not run on both backends");
     }
+    if extra.is_empty() {
+        fuzz(20)?;
+    }
+    Ok(())
+}
+
+/// Run every fuzz target for a bounded time (cargo-fuzz is installed when missing; the
+/// sanitizer flags it needs are unlocked on a stable toolchain with RUSTC_BOOTSTRAP).
+fn fuzz(seconds: u32) -> Result<()> {
+    let have = cargo().args(["fuzz", "--version"]).output().map(|o| o.status.success()).unwrap_or(false);
+    if !have {
+        eprintln!("xtask: installing cargo-fuzz");
+        run(cargo().args(["install", "--locked", "cargo-fuzz"]))?;
+    }
+    let corpus = root().join("target/fuzz-corpus");
+    for target in ["mirrorlist_query"] {
+        let out = corpus.join(target);
+        std::fs::create_dir_all(&out)?;
+        eprintln!("xtask: fuzzing {target} for {seconds}s");
+        run(cargo()
+            .env("RUSTC_BOOTSTRAP", "1")
+            .args(["fuzz", "run", "--fuzz-dir", "fuzz", target])
+            .arg(&out)
+            .arg(root().join("fuzz/seeds"))
+            .args(["--", &format!("-max_total_time={seconds}"), "-rss_limit_mb=2048", "-print_final_stats=1"]))?;
+        println!("fuzz {target}: {seconds}s without a crash");
+    }
     Ok(())
 }
 
