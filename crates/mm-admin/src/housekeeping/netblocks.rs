@@ -6,6 +6,8 @@
 //!   scripts used): `192.0.2.0/24 3356 64500`; the origin AS is the last plain AS number of
 //!   the path (AS sets such as `{64510,64511}` are skipped, as MM2 takes the last AS of the
 //!   last AS_SEQUENCE); a trailing origin code (`i`, `e`, `?`) is ignored.
+//! - `bgpdump -m` one-line records (`TABLE_DUMP2|time|B|peer|peer AS|PREFIX|AS PATH|…`), the
+//!   usual text form of RouteViews/RIPE RIS MRT dumps; withdrawals (`W`) are skipped.
 //! - `show ip bgp` router output: status codes (`*>`, `*>i`, `* `), network, next hop,
 //!   metric, local preference, weight, AS path, origin code. When the `Network  Next Hop …
 //!   Path` header is present its `Path` column is used, so weights are never taken for an
@@ -190,6 +192,20 @@ pub fn parse(text: &str) -> Parsed {
                     }
                 }
             }
+        } else if trimmed.contains('|') {
+            // `bgpdump -m`: TYPE|TIME|B/A/W|PEER IP|PEER AS|PREFIX|AS PATH|ORIGIN|…
+            let f: Vec<&str> = trimmed.split('|').collect();
+            if f.len() > 2 && f[2] == "W" {
+                p.skipped += 1; // a withdrawal
+                continue;
+            }
+            match (f.get(5).and_then(|n| parse_net(n)), f.get(6)) {
+                (Some(n), Some(path)) if f.len() >= 7 => (n, path.split_whitespace().collect()),
+                _ => {
+                    bad("expected `bgpdump -m` fields TYPE|TIME|B|PEER|PEER_AS|PREFIX|AS_PATH|…".into());
+                    continue;
+                }
+            }
         } else {
             let toks: Vec<&str> = trimmed.split_whitespace().collect();
             match parse_net(toks[0]) {
@@ -311,6 +327,18 @@ Total number of prefixes 5
         let p = parse("*> 192.0.2.0/24 198.51.100.1 0 0 1.10 i\n");
         assert!(p.bad.is_empty(), "{:?}", p.bad);
         assert_eq!(lines(&p, Kind::Global), ["192.0.2.0/24 65546"]);
+    }
+
+    #[test]
+    fn bgpdump_one_line_records() {
+        let p = parse(
+            "TABLE_DUMP2|1700000000|B|192.0.2.1|64496|1.0.0.0/24|64496 13335|IGP|192.0.2.1|0|0||NAG||\n\
+             BGP4MP|1700000000|W|192.0.2.1|64496|1.0.4.0/22\n\
+             TABLE_DUMP2|1700000000|B|192.0.2.1|64496|not-a-net|64496|IGP\n",
+        );
+        assert_eq!(lines(&p, Kind::Global), ["1.0.0.0/24 13335"]);
+        assert_eq!(p.bad.iter().map(|b| b.line).collect::<Vec<_>>(), [3]);
+        assert_eq!(p.skipped, 1);
     }
 
     #[test]
