@@ -336,15 +336,20 @@ fn expire_stats_deletes_only_old_rows() {
         assert_eq!((&dry["propagation_stat"], &dry["access_stat"], &dry["host_stats"]), (&1.into(), &1.into(), &1.into()));
         assert_eq!(counts(c), (2, 2, 2));
         let run = mm.run(&["expire-stats", "--days", "30"]).ok();
-        assert!(run.stdout.contains("propagation_stat 1, access_stat 1, host_stats 1"), "{}", run.stdout);
+        assert!(run.stdout.contains("deleted propagation_stat 1 (before "), "{}", run.stdout);
         assert_eq!(counts(c), (1, 1, 1));
         let kept: chrono::NaiveDateTime = propagation_stat::table.select(propagation_stat::datetime).first(c).unwrap();
         assert!(kept > now - chrono::Duration::days(2));
         mm.run(&["expire-stats"]).ok();
         assert_eq!(counts(c), (1, 1, 1), "the default keeps 30 days");
-        let bad = mm.run(&["expire-stats", "--days", "0"]).code(1);
-        assert_eq!(bad.stderr.trim().lines().count(), 1, "{}", bad.stderr);
+        for bad in [&["expire-stats", "--days", "0"][..], &["expire-stats", "--access-days", "0"]] {
+            let bad = mm.run(bad).code(1);
+            assert_eq!(bad.stderr.trim().lines().count(), 1, "{}", bad.stderr);
+        }
         assert_eq!(counts(c), (1, 1, 1));
+        // Separate retention per table, as MM2 configures it.
+        mm.run(&["expire-stats", "--days", "30", "--propagation-days", "1"]).ok();
+        assert_eq!(counts(c), (0, 1, 1));
     });
 }
 

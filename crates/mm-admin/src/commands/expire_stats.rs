@@ -12,6 +12,12 @@ pub struct Opts {
     /// Keep rows of the last N days
     #[arg(long, default_value_t = 30)]
     pub days: u32,
+    /// Keep propagation_stat rows of the last N days (default: --days)
+    #[arg(long)]
+    pub propagation_days: Option<u32>,
+    /// Keep access_stat rows of the last N days (default: --days)
+    #[arg(long)]
+    pub access_days: Option<u32>,
     /// Count what would be deleted, delete nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -20,19 +26,31 @@ pub struct Opts {
 }
 
 pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
-    if opts.days == 0 {
-        return Err(AdminError::Invalid("--days must be at least 1".into()));
+    let prop_days = opts.propagation_days.unwrap_or(opts.days);
+    let access_days = opts.access_days.unwrap_or(opts.days);
+    if opts.days == 0 || prop_days == 0 || access_days == 0 {
+        return Err(AdminError::Invalid("keeping 0 days would delete today's statistics: give at least 1".into()));
     }
     conn.transaction(|conn| {
-        let cutoff = expire::cutoff(chrono::Utc::now().naive_utc(), opts.days);
-        let r = expire::expire_stats(conn, cutoff, opts.dry_run)?;
+        let now = chrono::Utc::now().naive_utc();
+        let cutoffs = expire::Cutoffs {
+            propagation: expire::cutoff(now, prop_days),
+            access: expire::cutoff(now, access_days),
+            host_stats: expire::cutoff(now, opts.days),
+        };
+        let r = expire::expire_stats(conn, cutoffs, opts.dry_run)?;
         if opts.json {
             println!("{}", serde_json::to_string_pretty(&r).expect("report serialises"));
         } else {
             let verb = if opts.dry_run { "would delete" } else { "deleted" };
             println!(
-                "{verb} rows older than {}: propagation_stat {}, access_stat {}, host_stats {}",
-                r.cutoff, r.propagation_stat, r.access_stat, r.host_stats
+                "{verb} propagation_stat {} (before {}), access_stat {} (before {}), host_stats {} (before {})",
+                r.propagation_stat,
+                r.propagation_cutoff,
+                r.access_stat,
+                r.access_cutoff,
+                r.host_stats,
+                r.host_stats_cutoff
             );
         }
         Ok(())

@@ -115,22 +115,36 @@ pub fn emergency_expire(conn: &mut DbConn, repo: &Repository, dry_run: bool) -> 
 /// Rows deleted (or, with a dry run, that would be) per statistics table.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct StatsReport {
-    pub cutoff: String,
+    pub propagation_cutoff: String,
+    pub access_cutoff: String,
+    pub host_stats_cutoff: String,
     pub propagation_stat: usize,
     pub access_stat: usize,
     pub host_stats: usize,
 }
 
-/// Delete `propagation_stat`, `access_stat` and `host_stats` rows older than `cutoff`.
-pub fn expire_stats(conn: &mut DbConn, cutoff: NaiveDateTime, dry_run: bool) -> Result<StatsReport> {
-    let day = cutoff.date();
+/// Rows older than these are deleted, per table (MM2 keeps propagation and access
+/// statistics for separately configured numbers of days).
+#[derive(Debug, Clone, Copy)]
+pub struct Cutoffs {
+    pub propagation: NaiveDateTime,
+    /// `access_stat` rows are per day: those of days before this one's date go.
+    pub access: NaiveDateTime,
+    pub host_stats: NaiveDateTime,
+}
+
+/// Delete `propagation_stat`, `access_stat` and `host_stats` rows older than their cutoff.
+pub fn expire_stats(conn: &mut DbConn, cutoffs: Cutoffs, dry_run: bool) -> Result<StatsReport> {
+    let fmt = |t: NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
     let mut r = StatsReport {
-        cutoff: cutoff.format("%Y-%m-%d %H:%M:%S").to_string(),
+        propagation_cutoff: fmt(cutoffs.propagation),
+        access_cutoff: fmt(cutoffs.access),
+        host_stats_cutoff: fmt(cutoffs.host_stats),
         ..Default::default()
     };
-    let prop = propagation_stat::table.filter(propagation_stat::datetime.lt(cutoff));
-    let acc = access_stat::table.filter(access_stat::date.lt(day));
-    let hs = host_stats::table.filter(host_stats::timestamp.lt(cutoff));
+    let prop = propagation_stat::table.filter(propagation_stat::datetime.lt(cutoffs.propagation));
+    let acc = access_stat::table.filter(access_stat::date.lt(cutoffs.access.date()));
+    let hs = host_stats::table.filter(host_stats::timestamp.lt(cutoffs.host_stats));
     if dry_run {
         r.propagation_stat = prop.count().get_result::<i64>(conn)? as usize;
         r.access_stat = acc.count().get_result::<i64>(conn)? as usize;
