@@ -485,3 +485,27 @@ fn get_netblocks_from_a_file_and_from_http() {
         mm.run(&["get-netblocks", "bogus", src.to_str().unwrap(), out.to_str().unwrap()]).code(2);
     });
 }
+
+#[test]
+fn housekeeping_commands_work_on_an_mm2_database() {
+    let mut db = crate::mm2::mm2_db();
+    let mm = Runner::new("mirrormanager", &db.config_file(""));
+    crate::admin::build_network(&mm);
+    for s in [&["version", "add", "Fedora", "41"][..], &["arch", "add", "x86_64"]] {
+        mm.run(s).ok();
+    }
+    let c = &mut db.conn;
+    let dev = dir(c, "Fedora Linux", DEV);
+    let rel = dir(c, "Fedora Linux", REL);
+    let r = repo(c, "fedora-41", "x86_64", "Fedora Linux", "41", dev);
+    let rd = dir(c, "Fedora Linux", &format!("{REL}/repodata"));
+    file(c, rd, "repomd.xml", 1);
+    file(c, rd, "repomd.xml", 2);
+    let st = mm.run(&["status", "--json"]).ok().json();
+    assert_eq!(st[0]["hosts_total"], 2);
+    mm.run(&["move-devel-to-release", "--version", "41"]).ok();
+    assert_eq!(repository(c, r).directory_id, Some(rel));
+    let j = mm.run(&["emergency-expire-repo", "--repo", "fedora-41", "--json"]).ok().json();
+    assert_eq!(j[0]["file_details_deleted"], 1);
+    mm.run(&["expire-stats", "--days", "7"]).ok();
+}
