@@ -21,6 +21,7 @@ pub struct Opts {
     /// Count what would be deleted, delete nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }

@@ -21,6 +21,7 @@ pub struct Opts {
     /// Print what would change, change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }

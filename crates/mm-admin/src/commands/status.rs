@@ -9,6 +9,7 @@ use crate::housekeeping::status;
 
 #[derive(Debug, clap::Args)]
 pub struct Opts {
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
