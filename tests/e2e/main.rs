@@ -3,6 +3,7 @@
 
 mod admin;
 mod config;
+mod housekeeping;
 mod locks;
 mod mm2;
 mod pipeline;

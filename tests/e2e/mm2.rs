@@ -9,7 +9,7 @@ use mm_testkit::{BackendKind, TestDb};
 
 const MM2_SCHEMA: &str = include_str!("../fixtures/mm2_schema.sql");
 
-fn mm2_db() -> TestDb {
+pub(crate) fn mm2_db() -> TestDb {
     let mut db = TestDb::empty(BackendKind::Postgres);
     match &mut db.conn {
         mm_core::DbConn::Pg(c) => c.batch_execute(MM2_SCHEMA).expect("load MM2 schema"),

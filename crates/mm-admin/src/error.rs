@@ -13,11 +13,25 @@ pub enum AdminError {
     Db(#[from] diesel::result::Error),
     #[error(transparent)]
     Setup(#[from] mm_core::db::DbError),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Lock(#[from] mm_core::lock::LockError),
 }
 
 impl AdminError {
+    /// An I/O error on `path`.
+    pub fn io(path: impl std::fmt::Display, source: std::io::Error) -> Self {
+        AdminError::Io {
+            path: path.to_string(),
+            source,
+        }
+    }
+
     pub fn not_found(what: &'static str, key: impl Into<String>) -> Self {
         AdminError::NotFound {
             what,

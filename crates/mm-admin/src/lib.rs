@@ -5,6 +5,7 @@
 pub mod commands;
 pub mod error;
 pub mod find;
+pub mod housekeeping;
 pub mod output;
 
 use clap::{Parser, Subcommand};
@@ -72,6 +73,23 @@ pub enum Command {
     Embargo(commands::embargo::EmbargoCmd),
     /// List the job lock files and who holds them
     Locks(commands::locks::Opts),
+    /// Release day: re-point a version's repositories from development/V to releases/V
+    #[command(name = "move-devel-to-release", disable_version_flag = true)]
+    MoveDevelToRelease(commands::move_devel_to_release::Opts),
+    /// End of life: re-point a version's repositories at the archive tree
+    #[command(name = "move-to-archive", disable_version_flag = true)]
+    MoveToArchive(commands::move_to_archive::Opts),
+    /// After a bad repomd.xml: trust only a repository's newest metadata
+    #[command(name = "emergency-expire-repo", disable_version_flag = true)]
+    EmergencyExpireRepo(commands::emergency_expire_repo::Opts),
+    /// Delete old propagation, access and host statistics
+    #[command(name = "expire-stats")]
+    ExpireStats(commands::expire_stats::Opts),
+    /// Make a netblocks file (CIDR ASN) from a BGP table dump
+    #[command(name = "get-netblocks")]
+    GetNetblocks(commands::get_netblocks::Opts),
+    /// Per category: mirror counts, up-to-date directories, last crawl problems
+    Status(commands::status::Opts),
 }
 
 /// Run a parsed command line.
@@ -80,6 +98,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let cfg = cli.common.init()?;
     if let Command::Locks(opts) = &cli.command {
         return commands::locks::run(&cfg, opts).map_err(into_anyhow).context("locks");
+    }
+    if let Command::GetNetblocks(opts) = &cli.command {
+        return commands::get_netblocks::run(opts).map_err(into_anyhow);
     }
     let url = cfg.database_url();
     let mut conn = mm_core::db::connect(&url)?;
@@ -100,7 +121,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::RepoRedirect(c) => commands::repo_redirect::run(&mut conn, c),
         Command::ContinentRedirect(c) => commands::continent_redirect::run(&mut conn, c),
         Command::Embargo(c) => commands::embargo::run(&mut conn, c),
-        Command::Locks(_) => unreachable!("handled above"),
+        Command::MoveDevelToRelease(o) => commands::move_devel_to_release::run(&mut conn, o),
+        Command::MoveToArchive(o) => commands::move_to_archive::run(&mut conn, o),
+        Command::EmergencyExpireRepo(o) => commands::emergency_expire_repo::run(&mut conn, o),
+        Command::ExpireStats(o) => commands::expire_stats::run(&mut conn, o),
+        Command::Status(o) => commands::status::run(&mut conn, o),
+        Command::Locks(_) | Command::GetNetblocks(_) => unreachable!("handled above"),
     };
     result.map_err(into_anyhow)
 }
