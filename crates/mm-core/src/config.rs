@@ -121,6 +121,9 @@ pub struct CrawlerConfig {
     pub global_timeout_minutes: u64,
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout_s: u64,
+    /// Longest one HTTP or FTP request may take (always also bounded by the host deadline).
+    #[serde(default = "default_http_timeout")]
+    pub http_timeout_s: u64,
     #[serde(default = "default_rsync_parameters")]
     pub rsync_parameters: String,
     #[serde(default = "default_auto_disable_after")]
@@ -198,6 +201,9 @@ fn default_global_timeout() -> u64 {
 fn default_connect_timeout() -> u64 {
     10
 }
+fn default_http_timeout() -> u64 {
+    120
+}
 fn default_rsync_parameters() -> String {
     "--no-motd --timeout 14400 --exclude=lost+found --no-human-readable".into()
 }
@@ -233,6 +239,7 @@ impl Default for CrawlerConfig {
             host_timeout_minutes: default_host_timeout(),
             global_timeout_minutes: default_global_timeout(),
             connect_timeout_s: default_connect_timeout(),
+            http_timeout_s: default_http_timeout(),
             rsync_parameters: default_rsync_parameters(),
             auto_disable_after: default_auto_disable_after(),
         }
@@ -370,6 +377,12 @@ impl Config {
         }
         if self.crawler.threads == Some(0) {
             return Err(invalid("crawler.threads".into(), "must be at least 1".into()));
+        }
+        if self.crawler.http_timeout_s == 0 || self.crawler.connect_timeout_s == 0 {
+            return Err(invalid(
+                "crawler.http_timeout_s".into(),
+                "timeouts must be at least 1 second".into(),
+            ));
         }
         if self.crawler.auto_disable_after == 0 {
             return Err(invalid(

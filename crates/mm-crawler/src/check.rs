@@ -60,6 +60,8 @@ pub struct CheckCtx {
     pub host_deadline: Instant,
     pub global_deadline: Instant,
     pub connect_timeout: Duration,
+    /// Longest one request may take; each request is also cut at the host deadline.
+    pub request_timeout: Duration,
     pub rsync_parameters: Vec<String>,
     /// Only check `repodata` directories.
     pub repodata_only: bool,
@@ -208,7 +210,7 @@ pub fn agent(ctx: &CheckCtx) -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(Some(ctx.connect_timeout))
-        .timeout_global(Some(Duration::from_secs(120)))
+        .timeout_global(Some(ctx.request_timeout))
         .user_agent(format!("mirrormanager-rs-crawler/{}", env!("CARGO_PKG_VERSION")))
         .max_redirects(5)
         .build()
@@ -256,7 +258,18 @@ fn request(agent: &ureq::Agent, method: &str, url: &str, ctx: &CheckCtx) -> Http
             std::thread::sleep(delay);
             delay *= 4;
         }
-        let res = if method == "HEAD" { agent.head(url).call() } else { agent.get(url).call() };
+        // never let one request outlive the host's deadline
+        let left = ctx.host_deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            last = "host deadline reached".into();
+            break;
+        }
+        let limit = Some(left.min(ctx.request_timeout));
+        let res = if method == "HEAD" {
+            agent.head(url).config().timeout_global(limit).build().call()
+        } else {
+            agent.get(url).config().timeout_global(limit).build().call()
+        };
         match res {
             Ok(mut resp) => {
                 let status = resp.status().as_u16();
@@ -414,7 +427,7 @@ fn ftp_connect(url: &str, ctx: &CheckCtx) -> Result<(suppaftp::FtpStream, String
         .ok_or_else(|| CheckError::Unavailable(format!("{url}: no address")))?;
     let mut ftp = suppaftp::FtpStream::connect_timeout(addr, ctx.connect_timeout)
         .map_err(|e| CheckError::Unavailable(format!("{url}: {e}")))?;
-    let _ = ftp.get_ref().set_read_timeout(Some(Duration::from_secs(120)));
+    let _ = ftp.get_ref().set_read_timeout(Some(ctx.request_timeout));
     ftp.login("anonymous", "mirrormanager@")
         .map_err(|e| CheckError::Unavailable(format!("{url}: login: {e}")))?;
     Ok((ftp, base))

@@ -74,7 +74,7 @@ pub struct CrawlArgs {
     pub global_timeout: Option<u64>,
     /// Give each host at most MIN minutes [default: crawler.host_timeout_minutes]
     #[arg(long, value_name = "MIN")]
-    pub host_timeout: Option<u64>,
+    pub host_timeout: Option<f64>,
     /// Never count failures or auto-disable hosts
     #[arg(long)]
     pub no_fail: bool,

@@ -73,7 +73,7 @@ pub struct Options {
     pub include_private: bool,
     pub include_disabled: bool,
     pub global_timeout_minutes: Option<u64>,
-    pub host_timeout_minutes: Option<u64>,
+    pub host_timeout_minutes: Option<f64>,
     pub no_fail: bool,
     pub dry_run: bool,
     pub canary: bool,
@@ -383,7 +383,8 @@ pub fn crawl_host(
     tx: &mpsc::Sender<Msg>,
 ) -> HostStatus {
     let started = Instant::now();
-    let host_timeout = Duration::from_secs(60 * opts.host_timeout_minutes.unwrap_or(config.crawler.host_timeout_minutes));
+    let minutes = opts.host_timeout_minutes.unwrap_or(config.crawler.host_timeout_minutes as f64);
+    let host_timeout = Duration::from_secs_f64(60.0 * minutes.max(0.0));
     let mut log = HostLog::open(config, job.id);
     log.line(&format!("crawl of host {} ({}) started", job.id, job.name));
     let finish = |status: HostStatus, log: &mut HostLog, timed_out: Vec<i32>| {
@@ -404,6 +405,7 @@ pub fn crawl_host(
         host_deadline: started + host_timeout,
         global_deadline,
         connect_timeout: Duration::from_secs(config.crawler.connect_timeout_s),
+        request_timeout: Duration::from_secs(config.crawler.http_timeout_s),
         rsync_parameters: config.crawler.rsync_parameters.split_whitespace().map(String::from).collect(),
         repodata_only: opts.repodata,
         stop: Arc::clone(stop_flag()),

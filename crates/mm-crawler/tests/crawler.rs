@@ -472,3 +472,63 @@ fn ftp_verdicts_and_fallback_from_dead_rsync() {
         assert!(log.contains("unavailable") && log.contains("ftp://"), "{log}");
     });
 }
+
+#[test]
+fn fault_mirrors_fail_within_their_timeouts_and_do_not_touch_a_healthy_host() {
+    use mm_testkit::servers::{Fault, fault_http};
+    for_each_backend(|db| {
+        let s = setup(db);
+        let text = std::fs::read_to_string(&s.cfg)
+            .unwrap()
+            .replace("auto_disable_after = 2", "auto_disable_after = 4\nhttp_timeout_s = 2");
+        std::fs::write(&s.cfg, text).unwrap();
+        let cat: i32 = category::table.select(category::id).first(&mut db.conn).unwrap();
+        let site = add_site(&mut db.conn);
+        let web = http_server(&s.www);
+        let (good, good_hc) = add_host(
+            &mut db.conn,
+            site,
+            "good.example",
+            "US",
+            cat,
+            &[format!("http://127.0.0.1:{}/h0/fedora/linux", web.port)],
+            false,
+        );
+        let faults = [Fault::Hang, Fault::Drip, Fault::Reset, Fault::Error500, Fault::Garbage, Fault::RedirectLoop];
+        let servers: Vec<_> = faults.iter().map(|f| fault_http(*f)).collect();
+        let hosts: Vec<(i32, i32)> = servers
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let url = format!("http://127.0.0.1:{}/fedora/linux", f.port);
+                add_host(&mut db.conn, site, &format!("fault{i}.example"), "US", cat, &[url], false)
+            })
+            .collect();
+        let started = Instant::now();
+        crawl(&s.cfg, &["--host-timeout", "0.5"]);
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(45), "a fault mirror held the crawl for {took:?}");
+
+        // the healthy host in the same run: crawled OK, every directory up to date
+        assert_eq!(host_state(&mut db.conn, good), (0, true, None, true));
+        let rows = hcd(&mut db.conn, good_hc);
+        assert!(!rows.is_empty() && rows.values().all(|u| *u), "{rows:#?}");
+        // every fault mirror: one failure counted, nothing marked up to date
+        for ((h, hc), fault) in hosts.iter().zip(faults) {
+            assert_eq!(host_state(&mut db.conn, *h), (1, true, None, true), "{fault:?}");
+            assert!(hcd(&mut db.conn, *hc).values().all(|u| !*u), "{fault:?}");
+        }
+        // three more failed crawls: the fourth consecutive failure disables the host
+        let (broken, _) = hosts[3];
+        for _ in 0..3 {
+            crawl(&s.cfg, &["--host", &broken.to_string()]);
+        }
+        let (fails, active, reason, _) = host_state(&mut db.conn, broken);
+        assert_eq!((fails, active), (4, false));
+        let reason = reason.expect("a disable reason");
+        assert!(reason.contains("4"), "{reason}");
+        // the healthy host was never touched by those runs
+        assert_eq!(host_state(&mut db.conn, good), (0, true, None, true));
+        drop(servers);
+    });
+}

@@ -130,3 +130,108 @@ pub fn nginx(root: &Path) -> Server {
     wait_port(port);
     Server { port, child, _dir: dir }
 }
+
+/// How a fault mirror misbehaves (faults a real server cannot produce on demand).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Accept connections and never answer.
+    Hang,
+    /// Answer one byte every 300 ms, forever.
+    Drip,
+    /// Start an answer, then reset the connection.
+    Reset,
+    /// `500 Internal Server Error` for everything.
+    Error500,
+    /// Bytes that are not HTTP.
+    Garbage,
+    /// `302` back to the same URL, forever.
+    RedirectLoop,
+}
+
+/// A fault mirror on a real 127.0.0.1 socket; stops when dropped.
+#[derive(Debug)]
+pub struct FaultServer {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for FaultServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// Start a fault mirror.
+pub fn fault_http(fault: Fault) -> FaultServer {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            if flag.load(Ordering::SeqCst) {
+                break;
+            }
+            let Ok(mut conn) = conn else { continue };
+            let flag = flag.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut request = String::new();
+                let _ = reader.read_line(&mut request);
+                loop {
+                    let mut h = String::new();
+                    match reader.read_line(&mut h) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) if h == "\r\n" => break,
+                        Ok(_) => {}
+                    }
+                }
+                let target = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+                match fault {
+                    Fault::Hang => {
+                        while !flag.load(Ordering::SeqCst) {
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
+                    }
+                    Fault::Drip => {
+                        for b in b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n".iter().cycle() {
+                            if flag.load(Ordering::SeqCst) || conn.write_all(&[*b]).is_err() {
+                                break;
+                            }
+                            std::thread::sleep(Duration::from_millis(300));
+                        }
+                    }
+                    Fault::Reset => {
+                        let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Le");
+                        let _ = socket_reset(&conn);
+                    }
+                    Fault::Error500 => {
+                        let _ = conn.write_all(
+                            b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 6\r\nConnection: close\r\n\r\nbroken",
+                        );
+                    }
+                    Fault::Garbage => {
+                        let _ = conn.write_all(b"\x00\x01garbage that is not HTTP at all\r\n\r\n\xff\xfe");
+                    }
+                    Fault::RedirectLoop => {
+                        let _ = write!(
+                            conn,
+                            "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}{target}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        );
+                    }
+                }
+            });
+        }
+    });
+    FaultServer { port, stop }
+}
+
+/// Close a connection with a TCP reset (SO_LINGER 0) instead of a clean FIN.
+fn socket_reset(conn: &TcpStream) -> std::io::Result<()> {
+    // A drop with a zero linger time sends RST; std has no stable set_linger, so the reset
+    // is approximated by shutting down both directions mid-answer.
+    conn.shutdown(std::net::Shutdown::Both)
+}
