@@ -212,7 +212,8 @@ pub fn agent(ctx: &CheckCtx) -> ureq::Agent {
         .timeout_connect(Some(ctx.connect_timeout))
         .timeout_global(Some(ctx.request_timeout))
         .user_agent(format!("mirrormanager-rs-crawler/{}", env!("CARGO_PKG_VERSION")))
-        .max_redirects(5)
+        // redirects are followed by hand, within the same mirror only (see `request`)
+        .max_redirects(0)
         .build()
         .into()
 }
@@ -247,7 +248,46 @@ enum Http {
     Transport(String),
 }
 
+/// Redirects followed per request, all within the mirror (same scheme, host and port).
+const MAX_REDIRECTS: usize = 5;
+
+/// `scheme://host:port` of an absolute URL.
+fn origin(url: &str) -> Option<&str> {
+    let start = url.find("://")? + 3;
+    let end = url[start..].find('/').map_or(url.len(), |i| start + i);
+    Some(&url[..end])
+}
+
+/// Resolve a `Location` against the URL that answered with it.
+fn resolve_location(from: &str, loc: &str) -> Option<String> {
+    if loc.contains("://") {
+        return Some(loc.to_string());
+    }
+    let origin = origin(from)?;
+    if loc.starts_with('/') {
+        return Some(format!("{origin}{loc}"));
+    }
+    let dir = &from[..from.rfind('/').filter(|i| *i >= origin.len()).unwrap_or(from.len())];
+    Some(format!("{dir}/{loc}"))
+}
+
+/// A request that follows redirects within the same mirror (at most [`MAX_REDIRECTS`]); a
+/// redirect off the mirror is not followed and its 3xx status is the answer.
 fn request(agent: &ureq::Agent, method: &str, url: &str, ctx: &CheckCtx) -> Http {
+    let mut url = url.to_string();
+    for _ in 0..=MAX_REDIRECTS {
+        match request_once(agent, method, &url, ctx) {
+            (Http::Status(s @ 300..=399, len, body), Some(loc)) => match resolve_location(&url, &loc) {
+                Some(next) if origin(&next).is_some() && origin(&next) == origin(&url) => url = next,
+                _ => return Http::Status(s, len, body),
+            },
+            (other, _) => return other,
+        }
+    }
+    Http::Transport(format!("more than {MAX_REDIRECTS} redirects from {url}"))
+}
+
+fn request_once(agent: &ureq::Agent, method: &str, url: &str, ctx: &CheckCtx) -> (Http, Option<String>) {
     let mut delay = Duration::from_millis(200);
     let mut last = String::new();
     for attempt in 0..3 {
@@ -282,6 +322,7 @@ fn request(agent: &ureq::Agent, method: &str, url: &str, ctx: &CheckCtx) -> Http
                     .get("content-length")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse().ok());
+                let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
                 let body = if method == "GET" && status == 200 {
                     match resp.body_mut().with_config().limit(64 * 1024 * 1024).read_to_vec() {
                         Ok(b) => Some(b),
@@ -293,12 +334,12 @@ fn request(agent: &ureq::Agent, method: &str, url: &str, ctx: &CheckCtx) -> Http
                 } else {
                     None
                 };
-                return Http::Status(status, len, body);
+                return (Http::Status(status, len, body), location);
             }
             Err(e) => last = e.to_string(),
         }
     }
-    Http::Transport(last)
+    (Http::Transport(last), None)
 }
 
 /// Check a category over HTTP(S).
@@ -537,6 +578,14 @@ mod tests {
         assert_eq!(join_url("http://h/pub", "a b/c", "x#1.rpm"), "http://h/pub/a%20b/c/x%231.rpm");
         assert_eq!(join_url("http://h/pub", "", "f"), "http://h/pub/f");
         assert_eq!(encode_path("100%"), "100%25");
+    }
+
+    #[test]
+    fn redirect_targets() {
+        assert_eq!(origin("http://h:8/a/b"), Some("http://h:8"));
+        assert_eq!(resolve_location("http://h/a/b.rpm", "/x/y").as_deref(), Some("http://h/x/y"));
+        assert_eq!(resolve_location("http://h/a/b.rpm", "c.rpm").as_deref(), Some("http://h/a/c.rpm"));
+        assert_eq!(resolve_location("http://h/a/", "https://cdn/x").as_deref(), Some("https://cdn/x"));
     }
 
     #[test]
