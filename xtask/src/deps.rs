@@ -15,6 +15,7 @@ const PACKAGES: &[(&str, Probe)] = &[
     ("aria2", Probe::Bin("aria2c")),
     ("protobuf-compiler", Probe::Bin("protoc")),
     ("python3-librepo", Probe::Python("librepo")),
+    ("openssh-client", Probe::Bin("ssh")),
 ];
 
 enum Probe {

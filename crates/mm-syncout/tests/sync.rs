@@ -184,3 +184,23 @@ fn lock_and_usage() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(t.path().join("cli/mirrorlist_cache.proto").exists());
 }
+
+#[test]
+fn two_local_targets_succeed_and_an_unreachable_ssh_target_is_named() {
+    mm_testkit::require_tool("ssh");
+    let t = tempfile::tempdir().unwrap();
+    let a = target(t.path(), "app1");
+    let b = target(t.path(), "app2");
+    // Nothing accepts ssh on this loopback address (and BatchMode never prompts).
+    let unreachable = "mirrormanager@127.0.0.254:/var/lib/mirrormanager".to_string();
+    let s = setup(&[a.clone(), unreachable.clone(), b.clone()], 30);
+    let o = run(&s, &[]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains(&format!("{a}: ok")) && out.contains(&format!("{b}: ok")), "{out}");
+    assert!(out.contains(&format!("{unreachable}: FAILED")), "{out}");
+    assert!(out.contains(&format!("failed targets: {unreachable}")), "{out}");
+    for dir in [&a, &b] {
+        assert!(Path::new(dir).join("mirrorlist_cache.proto").is_file());
+    }
+}
