@@ -81,6 +81,22 @@ pub struct UmdlConfig {
     /// Refuse to delete more than this fraction of a category's directories in one run.
     #[serde(default = "default_max_delete_fraction")]
     pub max_delete_fraction: f64,
+    /// Repository prefix rules, tried in order before the built-in Fedora/EPEL rules.
+    #[serde(default)]
+    pub repository_rules: Vec<RepositoryRule>,
+}
+
+/// One `[[umdl.repository_rules]]` entry: a repository directory whose name matches `path`
+/// (a regex) gets `prefix`, where `$1`… are the regex's groups and `{version}` and
+/// `{arch}` the detected version and arch; an empty prefix means "no prefix".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepositoryRule {
+    /// Only for this category (default: every category).
+    #[serde(default)]
+    pub category: Option<String>,
+    pub path: String,
+    pub prefix: String,
 }
 
 /// Kind of master directory source.
@@ -228,6 +244,7 @@ impl Default for UmdlConfig {
             max_stale_days: default_max_stale_days(),
             skip_paths_for_version: Vec::new(),
             max_delete_fraction: default_max_delete_fraction(),
+            repository_rules: Vec::new(),
         }
     }
 }
@@ -367,6 +384,11 @@ impl Config {
         for (j, re) in self.umdl.skip_paths_for_version.iter().enumerate() {
             if let Err(e) = check_regex(re) {
                 return Err(invalid(format!("umdl.skip_paths_for_version[{j}]"), e));
+            }
+        }
+        for (j, rule) in self.umdl.repository_rules.iter().enumerate() {
+            if let Err(e) = check_regex(&rule.path) {
+                return Err(invalid(format!("umdl.repository_rules[{j}].path"), e));
             }
         }
         if !(0.0..=1.0).contains(&self.umdl.max_delete_fraction) {

@@ -72,6 +72,44 @@ fn is_epel(name: &str, category: &str) -> bool {
 
 /// The repository prefix of a directory (full name), or `None` when the rules give none
 /// (then the repository is recorded without a prefix and no mirrorlist serves it).
+/// Configured prefix rules (`umdl.repository_rules`), compiled once per scan.
+#[derive(Debug)]
+pub struct PrefixRules(Vec<(Option<String>, Regex, String)>);
+
+impl PrefixRules {
+    /// Compile the configured rules; a bad regex is named with its index.
+    pub fn new(rules: &[mm_core::config::RepositoryRule]) -> Result<PrefixRules, String> {
+        rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                Regex::new(&r.path)
+                    .map(|re| (r.category.clone(), re, r.prefix.clone()))
+                    .map_err(|e| format!("umdl.repository_rules[{i}].path: {e}"))
+            })
+            .collect::<Result<_, _>>()
+            .map(PrefixRules)
+    }
+
+    /// The prefix of a repository directory: the first configured rule that matches, else
+    /// the built-in Fedora/EPEL rules ([`prefix_for`]).
+    pub fn prefix(&self, name: &str, category: &str, version: &str, arch: &str) -> Option<String> {
+        for (cat, re, template) in &self.0 {
+            if cat.as_deref().is_some_and(|c| c != category) {
+                continue;
+            }
+            if let Some(caps) = re.captures(name) {
+                let mut out = String::new();
+                caps.expand(template, &mut out);
+                let out = out.replace("{version}", version).replace("{arch}", arch);
+                return if out.is_empty() { None } else { Some(out) };
+            }
+        }
+        prefix_for(name, category, version)
+    }
+}
+
+/// The built-in prefix rules, giving Fedora's and EPEL's names.
 pub fn prefix_for(name: &str, category: &str, version: &str) -> Option<String> {
     let p = format!("/{name}/");
     if p.contains("/test/") {
@@ -125,6 +163,24 @@ mod tests {
 
     fn s(x: &str) -> Option<String> {
         Some(x.to_string())
+    }
+
+    #[test]
+    fn configured_rules_come_first() {
+        use mm_core::config::RepositoryRule;
+        let rules = PrefixRules::new(&[
+            RepositoryRule { category: Some("Other".into()), path: "^pub/alt/([a-z]+)/".into(), prefix: "alt-$1-{version}".into() },
+            RepositoryRule { category: None, path: "/nightly/".into(), prefix: String::new() },
+        ])
+        .unwrap();
+        assert_eq!(rules.prefix("pub/alt/iot/41/x86_64", "Other", "41", "x86_64").as_deref(), Some("alt-iot-41"));
+        assert_eq!(rules.prefix("pub/alt/iot/41/x86_64", "Fedora Linux", "41", "x86_64"), None);
+        assert_eq!(rules.prefix("pub/fedora/linux/nightly/releases/41/Everything/x86_64/os", "Fedora Linux", "41", "x86_64"), None);
+        assert_eq!(
+            rules.prefix("pub/fedora/linux/releases/41/Everything/x86_64/os", "Fedora Linux", "41", "x86_64").as_deref(),
+            Some("fedora-41")
+        );
+        assert!(PrefixRules::new(&[RepositoryRule { category: None, path: "(".into(), prefix: "x".into() }]).is_err());
     }
 
     #[test]

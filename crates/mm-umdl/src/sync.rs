@@ -409,6 +409,7 @@ fn repositories(
         .map(|r| Regex::new(&format!("^(?:{r})")))
         .collect::<Result<_, _>>()
         .map_err(|e| UmdlError::Config(format!("umdl.skip_paths_for_version: {e}")))?;
+    let prefix_rules = rules::PrefixRules::new(&job.umdl.repository_rules).map_err(UmdlError::Config)?;
     let mut arches: HashMap<String, i32> = arch::table
         .select((arch::name, arch::id))
         .load::<(String, i32)>(c)?
@@ -490,7 +491,7 @@ fn repositories(
                 id
             }
         };
-        let prefix = rules::prefix_for(&name, &job.ctx.category.name, &ver);
+        let prefix = prefix_rules.prefix(&name, &job.ctx.category.name, &ver, &arch_name);
         if let Some(p) = &prefix {
             if !claimed.insert((p.clone(), arch_id)) {
                 log::warn!("{name}: repository {p} ({arch_name}) already found in this scan, skipped");
