@@ -15,6 +15,8 @@ pub enum AdminError {
     Setup(#[from] mm_core::db::DbError),
     #[error(transparent)]
     Lock(#[from] mm_core::lock::LockError),
+    #[error(transparent)]
+    Publiclist(#[from] mm_publiclist::PubliclistError),
 }
 
 impl AdminError {

@@ -72,6 +72,8 @@ pub enum Command {
     Embargo(commands::embargo::EmbargoCmd),
     /// List the job lock files and who holds them
     Locks(commands::locks::Opts),
+    /// Regenerate the static public mirror list (Version page, mirror tables, mirrors.json)
+    Publiclist(commands::publiclist::Opts),
 }
 
 /// Run a parsed command line.
@@ -100,6 +102,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::RepoRedirect(c) => commands::repo_redirect::run(&mut conn, c),
         Command::ContinentRedirect(c) => commands::continent_redirect::run(&mut conn, c),
         Command::Embargo(c) => commands::embargo::run(&mut conn, c),
+        Command::Publiclist(o) => commands::publiclist::run(&cfg, &mut conn, &o),
         Command::Locks(_) => unreachable!("handled above"),
     };
     result.map_err(into_anyhow)

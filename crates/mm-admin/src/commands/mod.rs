@@ -12,6 +12,7 @@ pub mod host_category;
 pub mod locks;
 pub mod netblock;
 pub mod product;
+pub mod publiclist;
 pub mod repo_redirect;
 pub mod site;
 pub mod url;
