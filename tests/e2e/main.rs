@@ -5,4 +5,5 @@ mod admin;
 mod config;
 mod locks;
 mod mm2;
+mod publiclist;
 mod tidy;
