@@ -88,6 +88,6 @@ pub fn generate(conn: &mut DbConn, output_dir: &Path, now: Option<NaiveDateTime>
         seconds: start.elapsed().as_secs_f64(),
         output_dir: out,
     };
-    log::info!("{summary}");
+    log::debug!("{summary}");
     Ok(summary)
 }

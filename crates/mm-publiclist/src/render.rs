@@ -62,6 +62,20 @@ pub fn escape_html(text: &str) -> String {
     s
 }
 
+/// A URL fit for an `href`: characters a URL may not contain (space, quotes, angle
+/// brackets, controls, non-ASCII, …) percent-encoded; the template still HTML-escapes it.
+pub fn href(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    for b in url.bytes() {
+        if b.is_ascii_graphic() && !matches!(b, b'"' | b'<' | b'>' | b'`' | b'{' | b'}' | b'|' | b'\\' | b'^') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The name a version is shown under: display_name else name, `development` as `rawhide`.
 pub fn shown_version_name(v: &VersionRow) -> String {
     let n = v.display_name.as_deref().filter(|s| !s.is_empty()).unwrap_or(&v.name);
@@ -159,15 +173,15 @@ struct Link<'a> {
 }
 
 #[derive(Serialize)]
-struct ContentLink<'a> {
+struct ContentLink {
     proto: &'static str,
-    url: &'a str,
+    url: String,
 }
 
 #[derive(Serialize)]
 struct Content<'a> {
     category: Option<&'a str>,
-    links: Vec<ContentLink<'a>>,
+    links: Vec<ContentLink>,
 }
 
 /// What a run produced.
@@ -281,7 +295,7 @@ impl<'a> Index<'a> {
                 .filter_map(|p| {
                     urls.iter()
                         .find(|u| scheme(u).as_deref() == Some(*p))
-                        .map(|u| ContentLink { proto: p, url: u })
+                        .map(|u| ContentLink { proto: p, url: href(u) })
                 })
                 .collect();
             if !links.is_empty() {
@@ -294,7 +308,8 @@ impl<'a> Index<'a> {
         let site_url = h
             .site_url
             .as_deref()
-            .filter(|u| matches!(scheme(u).as_deref(), Some("http" | "https")));
+            .filter(|u| matches!(scheme(u).as_deref(), Some("http" | "https")))
+            .map(href);
         env.get_template("row.html")?.render(context! {
             site => h.site_name,
             site_url,
@@ -628,6 +643,12 @@ mod tests {
         assert_eq!(segment("Fedora Linux", 1, &mut taken), "Fedora_Linux");
         assert_eq!(segment("Fedora/Linux", 2, &mut taken), "Fedora_Linux-2");
         assert_eq!(segment("..", 3, &mut taken), "_3");
+    }
+
+    #[test]
+    fn hrefs_are_percent_encoded() {
+        assert_eq!(href("https://a.example/x y\"<é>"), "https://a.example/x%20y%22%3C%C3%A9%3E");
+        assert_eq!(href("rsync://a.example/fedora/?a=b&c"), "rsync://a.example/fedora/?a=b&c");
     }
 
     #[test]

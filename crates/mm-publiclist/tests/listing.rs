@@ -130,6 +130,19 @@ fn listed(page: &str) -> Vec<String> {
         .collect()
 }
 
+/// HTML Tidy (HTML5 mode) reports neither errors nor warnings.
+fn assert_valid_html5(path: &Path) {
+    let tidy = mm_testkit::require_tool("tidy");
+    let o = std::process::Command::new(tidy).args(["-q", "-errors"]).arg(path).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 fn all_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
@@ -203,6 +216,7 @@ fn listing_rules_on_every_page() {
             if f.extension().is_some_and(|e| e == "html") {
                 assert!(!text.contains("host-never-crawled"), "never crawled host in {}", f.display());
                 assert!(text.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
+                assert_valid_html5(f);
             }
         }
 
@@ -249,13 +263,14 @@ fn comments_and_names_are_escaped() {
         let out = db.dir.path().join("pl");
         mm_publiclist::generate(&mut db.conn, &out, None).unwrap();
         for page in ["Fedora/index.html", "Fedora/41/index.html", "Fedora/41/x86_64/index.html"] {
+            assert_valid_html5(&out.join(page));
             let html = read(&out, page);
             assert!(!html.contains("<script"), "{page}: unescaped script");
             assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;"), "{page}");
             assert!(html.contains("evil&lt;i&gt;.example.org"));
             assert!(html.contains("Evil &quot;Site&quot; &lt;b&gt;"));
             assert!(!html.contains("javascript:"), "{page}: javascript: link");
-            assert!(html.contains("href=\"https://evil.example.org/&quot;&gt;&lt;script&gt;"));
+            assert!(html.contains("href=\"https://evil.example.org/%22%3E%3Cscript%3Ealert(3)%3C/script%3E\""));
         }
         let _ = (net.fedora, net.x86);
     });
