@@ -18,6 +18,7 @@ fn env_or(name: &str, default: usize) -> usize {
 }
 
 fn main() {
+    mm_core::logging::init(std::env::var_os("MM_BENCH_DEBUG").is_some());
     let scale = Scale {
         hosts: env_or("MM_BENCH_HOSTS", Scale::FEDORA.hosts),
         versions: env_or("MM_BENCH_VERSIONS", Scale::FEDORA.versions),
@@ -34,6 +35,15 @@ fn main() {
         let t = Instant::now();
         let snap = mm_publiclist::data::load(&mut db.conn).expect("load");
         println!("{kind}: queries alone: {:.2}s ({} up-to-date version/arch rows)", t.elapsed().as_secs_f64(), snap.up2date.len());
+        let t = Instant::now();
+        let mut bytes = 0usize;
+        let now = chrono::Utc::now().naive_utc();
+        mm_publiclist::render::render(&snap, now, |_, data| {
+            bytes += data.len();
+            Ok(())
+        })
+        .expect("render");
+        println!("{kind}: rendering alone (no files): {:.2}s, {bytes} bytes", t.elapsed().as_secs_f64());
         for run in 1..=2 {
             let s = mm_publiclist::generate(&mut db.conn, &out, None).expect("generate");
             println!("{kind}: in-process run {run}: {s}");

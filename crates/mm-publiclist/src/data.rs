@@ -11,6 +11,9 @@ use mm_core::schema::{
     arch, category, host, host_category, host_category_dir, host_category_url, product, repository, site, version,
 };
 
+/// A repository's (version, arch).
+type VersionArch = (Option<i32>, Option<i32>);
+
 /// A product with `publiclist` set.
 #[derive(Debug, Clone)]
 pub struct ProductRow {
@@ -83,7 +86,8 @@ pub struct Snapshot {
     pub up2date: Vec<(i32, Option<i32>, Option<i32>)>,
 }
 
-/// Read the snapshot: ten queries, whatever the size of the database.
+/// Read the snapshot: ten queries (one more per 5000 repository directories), whatever
+/// the number of hosts or pages.
 pub fn load(conn: &mut DbConn) -> QueryResult<Snapshot> {
     conn.transaction(load_inner)
 }
@@ -247,25 +251,49 @@ fn load_inner(conn: &mut DbConn) -> QueryResult<Snapshot> {
         }
     }
 
-    let repos = repository::table
-        .select((repository::version_id, repository::arch_id, repository::category_id))
-        .distinct()
-        .load::<(Option<i32>, Option<i32>, Option<i32>)>(conn)?;
-
-    let up2date = host_category_dir::table
-        .inner_join(repository::table.on(repository::directory_id.eq(host_category_dir::directory_id)))
+    let repo_rows = repository::table
         .select((
-            host_category_dir::host_category_id,
             repository::version_id,
             repository::arch_id,
-            host_category_dir::up2date,
+            repository::category_id,
+            repository::directory_id,
         ))
-        .distinct()
-        .load::<(i32, Option<i32>, Option<i32>, bool)>(conn)?
-        .into_iter()
-        .filter(|(hc, _, _, up2date)| *up2date && host_categories.contains_key(hc))
-        .map(|(hc, v, a, _)| (hc, v, a))
-        .collect();
+        .load::<(Option<i32>, Option<i32>, Option<i32>, Option<i32>)>(conn)?;
+    let mut repos: Vec<(Option<i32>, Option<i32>, Option<i32>)> = repo_rows.iter().map(|r| (r.0, r.1, r.2)).collect();
+    repos.sort_unstable();
+    repos.dedup();
+    let mut va_of_dir: HashMap<i32, Vec<VersionArch>> = HashMap::new();
+    for (v, a, _, d) in &repo_rows {
+        if let Some(d) = d {
+            va_of_dir.entry(*d).or_default().push((*v, *a));
+        }
+    }
+
+    // The host directories of repository directories, filtered in SQL by directory only and
+    // joined here: a JOIN (or an up2date filter) lets a planner with stale statistics pick a
+    // nested loop over the whole table (PostgreSQL right after a bulk load took minutes).
+    let mut dir_ids: Vec<i32> = va_of_dir.keys().copied().collect();
+    dir_ids.sort_unstable();
+    let mut seen = std::collections::HashSet::new();
+    for chunk in dir_ids.chunks(5000) {
+        let rows = host_category_dir::table
+            .filter(host_category_dir::directory_id.eq_any(chunk))
+            .select((
+                host_category_dir::host_category_id,
+                host_category_dir::directory_id,
+                host_category_dir::up2date,
+            ))
+            .load::<(i32, Option<i32>, bool)>(conn)?;
+        for (hc, d, up2date) in rows {
+            if !up2date || !host_categories.contains_key(&hc) {
+                continue;
+            }
+            for &(v, a) in d.and_then(|d| va_of_dir.get(&d)).into_iter().flatten() {
+                seen.insert((hc, v, a));
+            }
+        }
+    }
+    let up2date = seen.into_iter().collect();
 
     Ok(Snapshot {
         products,

@@ -77,10 +77,16 @@ pub fn generate(conn: &mut DbConn, output_dir: &Path, now: Option<NaiveDateTime>
         snap.up2date.len(),
         start.elapsed().as_secs_f64()
     );
+    let t = Instant::now();
     let mut writer = write::TreeWriter::create(output_dir)?;
+    log::debug!("removed stale temp dirs, created {} in {:.3}s", writer.temp_dir().display(), t.elapsed().as_secs_f64());
+    let t = Instant::now();
     let counts = render::render(&snap, now, |rel, data| writer.write(rel, data))?;
     let bytes = writer.bytes;
+    log::debug!("rendered and wrote {} files in {:.3}s", writer.files, t.elapsed().as_secs_f64());
+    let t = Instant::now();
     let out = writer.commit()?;
+    log::debug!("swapped the tree in and removed the previous one in {:.3}s", t.elapsed().as_secs_f64());
     let summary = Summary {
         pages: counts.pages,
         hosts: counts.hosts,
