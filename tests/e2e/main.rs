@@ -7,4 +7,5 @@ mod housekeeping;
 mod locks;
 mod mm2;
 mod pipeline;
+mod publiclist;
 mod tidy;

@@ -21,6 +21,8 @@ pub enum AdminError {
     },
     #[error(transparent)]
     Lock(#[from] mm_core::lock::LockError),
+    #[error(transparent)]
+    Publiclist(#[from] mm_publiclist::PubliclistError),
 }
 
 impl AdminError {

@@ -90,6 +90,8 @@ pub enum Command {
     GetNetblocks(commands::get_netblocks::Opts),
     /// Per category: mirror counts, up-to-date directories, last crawl problems
     Status(commands::status::Opts),
+    /// Regenerate the static public mirror list (Version page, mirror tables, mirrors.json)
+    Publiclist(commands::publiclist::Opts),
 }
 
 /// Run a parsed command line.
@@ -126,6 +128,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::EmergencyExpireRepo(o) => commands::emergency_expire_repo::run(&mut conn, o),
         Command::ExpireStats(o) => commands::expire_stats::run(&mut conn, o),
         Command::Status(o) => commands::status::run(&mut conn, o),
+        Command::Publiclist(o) => commands::publiclist::run(&cfg, &mut conn, &o),
         Command::Locks(_) | Command::GetNetblocks(_) => unreachable!("handled above"),
     };
     result.map_err(into_anyhow)

@@ -17,6 +17,7 @@ pub mod move_devel_to_release;
 pub mod move_to_archive;
 pub mod netblock;
 pub mod product;
+pub mod publiclist;
 pub mod repo_redirect;
 pub mod site;
 pub mod status;

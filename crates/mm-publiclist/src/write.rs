@@ -1,0 +1,171 @@
+//! Atomic replacement of the output tree: pages go to a sibling temp dir, which is then
+//! exchanged with the live directory in one `renameat2(RENAME_EXCHANGE)`, so a reader sees
+//! either the whole previous tree or the whole new one. A run killed mid-write leaves the
+//! previous tree untouched and a stale temp dir, which the next run removes.
+
+use std::path::{Path, PathBuf};
+
+use crate::PubliclistError;
+
+/// Writes a new tree beside `out` and swaps it in on [`TreeWriter::commit`].
+#[derive(Debug)]
+pub struct TreeWriter {
+    out: PathBuf,
+    tmp: PathBuf,
+    committed: bool,
+    /// Files written so far.
+    pub files: usize,
+    /// Bytes written so far.
+    pub bytes: u64,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PubliclistError + '_ {
+    move |source| PubliclistError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Prefixes of the sibling temp (new tree) and old (previous tree) directories of `out`.
+fn sibling_prefixes(out: &Path) -> (String, String) {
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    (format!(".{name}.tmp-"), format!(".{name}.old-"))
+}
+
+impl TreeWriter {
+    /// Remove stale temp dirs of earlier killed runs and create a fresh temp dir beside `out`.
+    /// The caller holds the `publiclist` lock, so no other run owns those temp dirs.
+    pub fn create(out: &Path) -> Result<TreeWriter, PubliclistError> {
+        let out = std::path::absolute(out).map_err(io_err(out))?;
+        let parent = out.parent().ok_or_else(|| PubliclistError::Invalid(format!("{} has no parent directory", out.display())))?;
+        if out.file_name().is_none() {
+            return Err(PubliclistError::Invalid(format!("{} is not a directory name", out.display())));
+        }
+        std::fs::create_dir_all(parent).map_err(io_err(parent))?;
+        let (tmp_prefix, old_prefix) = sibling_prefixes(&out);
+        for entry in std::fs::read_dir(parent).map_err(io_err(parent))?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&tmp_prefix) || name.starts_with(&old_prefix) {
+                log::info!("removing stale {}", entry.path().display());
+                std::fs::remove_dir_all(entry.path()).map_err(io_err(&entry.path()))?;
+            }
+        }
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let tmp = parent.join(format!("{tmp_prefix}{}-{stamp}", std::process::id()));
+        std::fs::create_dir(&tmp).map_err(io_err(&tmp))?;
+        log::debug!("writing the new tree to {}", tmp.display());
+        Ok(TreeWriter {
+            out,
+            tmp,
+            committed: false,
+            files: 0,
+            bytes: 0,
+        })
+    }
+
+    /// The temp dir being written.
+    pub fn temp_dir(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// Write one file at `rel` (a `/`-separated path) inside the new tree.
+    pub fn write(&mut self, rel: &str, data: &[u8]) -> Result<(), PubliclistError> {
+        let path = self.tmp.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        }
+        std::fs::write(&path, data).map_err(io_err(&path))?;
+        self.files += 1;
+        self.bytes += data.len() as u64;
+        Ok(())
+    }
+
+    /// Swap the new tree in and delete the previous one.
+    pub fn commit(mut self) -> Result<PathBuf, PubliclistError> {
+        let out = self.out.clone();
+        let tmp = self.tmp.clone();
+        if std::fs::symlink_metadata(&out).is_err() {
+            std::fs::rename(&tmp, &out).map_err(io_err(&out))?;
+            self.committed = true;
+            return Ok(out);
+        }
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        match renameat_with(CWD, &tmp, CWD, &out, RenameFlags::EXCHANGE) {
+            Ok(()) => {
+                self.committed = true;
+                // `tmp` now holds the previous tree.
+                if let Err(e) = std::fs::remove_dir_all(&tmp) {
+                    log::warn!("cannot remove the previous tree {}: {e}", tmp.display());
+                }
+            }
+            Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
+                // A filesystem without RENAME_EXCHANGE: two renames, a short window
+                // in which the directory is missing (never half-written).
+                log::warn!("{}: atomic exchange unsupported ({e}); using two renames", out.display());
+                let (_, old_prefix) = sibling_prefixes(&out);
+                let old = out.with_file_name(format!("{old_prefix}{}", std::process::id()));
+                std::fs::rename(&out, &old).map_err(io_err(&out))?;
+                std::fs::rename(&tmp, &out).map_err(io_err(&out))?;
+                self.committed = true;
+                if let Err(e) = std::fs::remove_dir_all(&old) {
+                    log::warn!("cannot remove the previous tree {}: {e}", old.display());
+                }
+            }
+            Err(e) => return Err(io_err(&out)(e.into())),
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for TreeWriter {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swap_replaces_the_tree_and_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("publiclist");
+        let mut w = TreeWriter::create(&out).unwrap();
+        w.write("index.html", b"one").unwrap();
+        w.write("a/b/index.html", b"deep").unwrap();
+        w.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(out.join("a/b/index.html")).unwrap(), "deep");
+        // A stale temp dir of a killed run is removed by the next run.
+        std::fs::create_dir(dir.path().join(".publiclist.tmp-1-2")).unwrap();
+        let mut w = TreeWriter::create(&out).unwrap();
+        assert!(!dir.path().join(".publiclist.tmp-1-2").exists());
+        w.write("index.html", b"two").unwrap();
+        // Until the commit the previous tree is live.
+        assert_eq!(std::fs::read_to_string(out.join("index.html")).unwrap(), "one");
+        w.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(out.join("index.html")).unwrap(), "two");
+        assert!(!out.join("a").exists());
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("publiclist")]);
+    }
+
+    #[test]
+    fn dropped_writer_leaves_the_previous_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("pl");
+        let mut w = TreeWriter::create(&out).unwrap();
+        w.write("index.html", b"one").unwrap();
+        w.commit().unwrap();
+        let mut w = TreeWriter::create(&out).unwrap();
+        w.write("index.html", b"half").unwrap();
+        drop(w);
+        assert_eq!(std::fs::read_to_string(out.join("index.html")).unwrap(), "one");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
