@@ -16,6 +16,8 @@ const PACKAGES: &[(&str, Probe)] = &[
     ("protobuf-compiler", Probe::Bin("protoc")),
     ("python3-librepo", Probe::Python("librepo")),
     ("openssh-client", Probe::Bin("ssh")),
+    ("chromium", Probe::Bin("chromium")),
+    ("tidy", Probe::Bin("tidy")),
 ];
 
 enum Probe {

@@ -190,57 +190,6 @@ fn sigkill_mid_write_leaves_the_previous_tree() {
     });
 }
 
-/// nginx serving `root` on 127.0.0.1 with the MIME types a browser needs. testkit's
-/// `servers::nginx` maps only xml and txt, so it serves `.html` as
-/// application/octet-stream and a browser downloads the page instead of rendering it.
-struct Nginx {
-    port: u16,
-    child: std::process::Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Nginx {
-    fn start(root: &Path) -> Nginx {
-        let bin = mm_testkit::require_tool("nginx");
-        let dir = tempfile::Builder::new().prefix("mm-publiclist-nginx-").tempdir().unwrap();
-        let port = mm_testkit::free_port();
-        let d = dir.path().display();
-        let user = if mm_testkit::is_root() { "user root;\n" } else { "" };
-        let conf = dir.path().join("nginx.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "{user}daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
-                 events {{ worker_connections 64; }}\n\
-                 http {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
-                 fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n\
-                 types {{ text/html html; text/css css; application/json json; image/png png; }}\n\
-                 default_type application/octet-stream;\n charset utf-8;\n\
-                 server {{ listen 127.0.0.1:{port}; root {root}; }}\n}}\n",
-                root = root.display(),
-            ),
-        )
-        .unwrap();
-        let child = Command::new(bin)
-            .arg("-c")
-            .arg(&conf)
-            .arg("-p")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nginx");
-        mm_testkit::servers::wait_port(port);
-        Nginx { port, child, _dir: dir }
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn chromium(args: &[&str]) -> std::process::Output {
     let chromium = mm_testkit::require_tool("chromium");
@@ -274,7 +223,7 @@ fn a_browser_reads_the_pages_served_by_nginx() {
         let root = db.dir.path().join("www");
         let out = root.join("publiclist");
         assert!(mm(db, &["publiclist", "-o", out.to_str().unwrap()]).status.success());
-        let nginx = Nginx::start(&root);
+        let nginx = mm_testkit::servers::nginx(&root);
         let base = format!("http://127.0.0.1:{}/publiclist/", nginx.port);
 
         for (page, mirrors) in [("index.html", 0), ("Fedora/41/x86_64/index.html", 3), ("Fedora/development/x86_64/index.html", 1)] {

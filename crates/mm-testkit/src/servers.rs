@@ -111,7 +111,7 @@ pub fn nginx(root: &Path) -> Server {
              events {{ worker_connections 256; }}\n\
              http {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
              fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n\
-             types {{ application/xml xml; text/plain txt; }}\n default_type application/octet-stream;\n\
+             types {{ application/xml xml; text/plain txt; text/html html; text/css css; application/json json; image/png png; }}\n default_type application/octet-stream;\n\
              keepalive_requests 100000;\n\
              server {{ listen 127.0.0.1:{port}; root {root}; autoindex on; }}\n}}\n",
             root = root.display(),
