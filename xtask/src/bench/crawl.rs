@@ -8,7 +8,7 @@
 //! parallelism and thrown away. A few extra hosts are served over HTTP by nginx with an
 //! access log, crawled separately, to count the requests an up-to-date mirror costs.
 //!
-//! Options: `--mirrors N` [250; quick 25], `--threads N` [40], `--dirs N` [28000; quick
+//! Options: `--generate-only` (write the tree and stop), `--mirrors N` [250; quick 25], `--threads N` [40], `--dirs N` [28000; quick
 //! 4000], `--files N` [280000; quick 40000], `--http-mirrors N` [5].
 
 use std::fmt::Write as _;
@@ -105,6 +105,9 @@ pub fn run(opts: &Opts) -> Result<()> {
     let http_mirrors = opts.num("http-mirrors", 5, 5)? as usize;
     let tree: PathBuf = dir.join(format!("tree-{dirs}-{files}"));
     super::umdl::tree(&tree, dirs, files)?;
+    if opts.generate_only {
+        return Ok(());
+    }
     let top = tree.join("pub/fedora/linux");
 
     // database: categories, a umdl scan, then the hosts

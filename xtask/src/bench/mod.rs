@@ -43,6 +43,8 @@ pub fn run(args: &[String]) -> Result<()> {
 #[derive(Debug, Default)]
 pub struct Opts {
     pub quick: bool,
+    /// `--generate-only`: write the generated data and stop (umdl, crawl).
+    pub generate_only: bool,
     values: BTreeMap<String, String>,
 }
 
@@ -53,6 +55,8 @@ impl Opts {
         while let Some(a) = it.next() {
             if a == "--quick" {
                 o.quick = true;
+            } else if a == "--generate-only" {
+                o.generate_only = true;
             } else if let Some(k) = a.strip_prefix("--") {
                 let v = it.next().with_context(|| format!("--{k} needs a value"))?;
                 o.values.insert(k.to_string(), v.clone());

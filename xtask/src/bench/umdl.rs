@@ -8,7 +8,7 @@
 //! the unchanged tree, and the floor `find TREE -printf '%s %T@ %p\n' > /dev/null`. The page
 //! cache is warm for every run (the floor included).
 //!
-//! Options: `--dirs N` [100000; quick 10000], `--files N` [1000000; quick 100000].
+//! Options: `--generate-only` (write the tree and stop), `--dirs N` [101000; quick 10000], `--files N` [1050000; quick 100000] (the generator rounds down; these give ≥100k directories and ≥1M files).
 
 use std::path::Path;
 use std::process::Command;
@@ -17,13 +17,25 @@ use anyhow::{Context, Result};
 
 use super::{Cost, Opts, Report, verdict};
 
-/// `Spec::sized`, with distinct release numbers however many releases the size needs.
+/// The shape `Spec::sized` gives (about `dirs` directories and `files` files), with
+/// distinct release numbers however many releases the size needs (`Spec::sized` counts
+/// Fedora releases down from 40 and EPEL ones from 10, which overflows or repeats beyond
+/// 40 releases, i.e. beyond ~24k directories).
 pub fn spec(dirs: usize, files: usize) -> mm_umdl::generate::Spec {
-    let mut s = mm_umdl::generate::Spec::sized(dirs, files);
-    let n = s.fedora_releases.len() as u32;
-    s.fedora_releases = (0..n).map(|i| 100 + i).collect();
-    s.epel_releases = (0..n).map(|i| 100 + i).collect();
-    s
+    let arches: Vec<String> = ["x86_64", "aarch64", "ppc64le", "s390x"].map(String::from).to_vec();
+    let repos_per_release = (arches.len() + 1) * 4;
+    let package_dirs = 26usize;
+    let releases = (dirs / (repos_per_release * (package_dirs + 4))).max(1);
+    let packages_per_dir = (files / (releases * repos_per_release * package_dirs)).max(1);
+    mm_umdl::generate::Spec {
+        fedora_releases: (0..releases as u32).map(|i| 100 + i).collect(),
+        epel_releases: (0..releases as u32).map(|i| 100 + i).collect(),
+        arches,
+        package_dirs,
+        packages_per_dir,
+        fullfiletimelist: true,
+        ..Default::default()
+    }
 }
 
 /// Generate the tree into `dir` unless a complete one is there; returns (dirs, files).
@@ -103,10 +115,13 @@ pub fn run(opts: &Opts) -> Result<()> {
     super::ensure_tools()?;
     super::build_release()?;
     let dir = super::work_dir("umdl")?;
-    let dirs = opts.num("dirs", 100_000, 10_000)? as usize;
-    let files = opts.num("files", 1_000_000, 100_000)? as usize;
+    let dirs = opts.num("dirs", 101_000, 10_000)? as usize;
+    let files = opts.num("files", 1_050_000, 100_000)? as usize;
     let tree_dir = dir.join(format!("tree-{dirs}-{files}"));
     let (ndirs, nfiles) = tree(&tree_dir, dirs, files)?;
+    if opts.generate_only {
+        return Ok(());
+    }
     let sp = spec(dirs, files);
 
     let find = |log: &str| -> Result<Cost> {
@@ -129,7 +144,7 @@ pub fn run(opts: &Opts) -> Result<()> {
     r.intro.push(String::new());
     r.intro.push(format!("Command: `cargo xtask bench umdl{}`.", opts.shown()));
     r.intro.push(format!(
-        "Tree: `mm_umdl::generate` with `Spec::sized({dirs}, {files})` ({} releases × 20 repositories, {} package directories × {} packages each, real repomd.xml files, fullfiletimelist files): {ndirs} directories and {nfiles} files on disk.",
+        "Tree: `mm_umdl::generate` with the shape of `Spec::sized({dirs}, {files})` ({} releases × 20 repositories, {} package directories × {} packages each, real repomd.xml files, fullfiletimelist files): {ndirs} directories and {nfiles} files on disk.",
         sp.fedora_releases.len(),
         sp.package_dirs,
         sp.packages_per_dir
