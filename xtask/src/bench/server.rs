@@ -122,6 +122,8 @@ struct Load {
     hwm_mb: f64,
     cache_mb: f64,
     startup_s: f64,
+    /// Mean response size, KB.
+    resp_kb: f64,
 }
 
 fn ms(v: &str) -> f64 {
@@ -195,6 +197,21 @@ fn load(dir: &Path, label: &str, cache_file: &Path, p: &Params, secs: u64, conns
         .find(|l| l.contains(" requests in "))
         .and_then(|l| l.split_whitespace().next()?.parse().ok())
         .context("no request count in wrk output")?;
+    // "N requests in 20.01s, 3.00GB read"
+    let read = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().rev().nth(1).map(str::to_string))
+        .unwrap_or_default();
+    let (num, unit) = read.split_at(read.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(read.len()));
+    let scale = match unit {
+        "B" => 1.0 / 1024.0,
+        "KB" => 1.0,
+        "MB" => 1024.0,
+        "GB" => 1024.0 * 1024.0,
+        _ => f64::NAN,
+    };
+    let resp_kb = num.parse::<f64>().unwrap_or(f64::NAN) * scale / requests as f64;
     let p50 = ms(field("50%").unwrap_or_default().split_whitespace().next().unwrap_or(""));
     let p99 = ms(field("99%").unwrap_or_default().split_whitespace().next().unwrap_or(""));
     let mut errors = String::new();
@@ -216,6 +233,7 @@ fn load(dir: &Path, label: &str, cache_file: &Path, p: &Params, secs: u64, conns
         hwm_mb: status_kb(pid, "VmHWM:") as f64 / 1024.0,
         cache_mb: super::file_mb(cache_file),
         startup_s,
+        resp_kb,
     })
 }
 
@@ -251,7 +269,7 @@ pub fn run(opts: &Opts) -> Result<()> {
         "Load: `wrk -t2 -c{conns} -d{secs}s --latency` on loopback after a 2 s warm-up; 70% `metalink?repo&arch`, 20% `mirrorlist?repo&arch`, 10% `mirrorlist?path`, `ip=` from 300 addresses (half inside host netblocks). Large cache: {large_note}. Small cache: {}.",
         small_p.describe()
     ));
-    r.header = ["cache", "cache file (MB)", "start-up (s)", "requests", "req/s", "errors", "p50 (ms)", "p99 (ms)", "CPU/request (µs)", "RSS (MB)", "peak RSS (MB)"]
+    r.header = ["cache", "cache file (MB)", "start-up (s)", "requests", "req/s", "errors", "response (KB, mean)", "p50 (ms)", "p99 (ms)", "CPU/request (µs)", "RSS (MB)", "peak RSS (MB)"]
         .map(String::from)
         .to_vec();
     for (name, l) in [("large", &big), ("small", &little)] {
@@ -262,6 +280,7 @@ pub fn run(opts: &Opts) -> Result<()> {
             &l.requests,
             &format!("{:.0}", l.rps),
             &l.errors,
+            &format!("{:.1}", l.resp_kb),
             &format!("{:.3}", l.p50_ms),
             &format!("{:.3}", l.p99_ms),
             &format!("{:.1}", l.cpu_us),
@@ -287,5 +306,11 @@ pub fn run(opts: &Opts) -> Result<()> {
         big.hwm_mb / big.cache_mb
     ));
     r.notes.push(format!("- p99 < 2 ms: {} (large {:.3} ms, small {:.3} ms)", verdict(big.p99_ms < 2.0 && little.p99_ms < 2.0), big.p99_ms, little.p99_ms));
+    r.notes.push(String::new());
+    r.notes.push(format!(
+        "Server CPU per KB of response: large {:.2} µs/KB, small {:.2} µs/KB. wrk runs closed-loop at full speed, so with wrk, the server and other jobs on 2 cores the latency percentiles are mostly queueing at saturation, not service time.",
+        big.cpu_us / big.resp_kb,
+        little.cpu_us / little.resp_kb
+    ));
     r.publish("server")
 }
