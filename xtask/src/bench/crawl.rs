@@ -204,7 +204,7 @@ pub fn run(opts: &Opts) -> Result<()> {
     r.intro.push(String::new());
     r.intro.push(format!("Command: `cargo xtask bench crawl{}`.", opts.shown()));
     r.intro.push(format!(
-        "Data: `mm_umdl::generate` tree `Spec::sized({dirs}, {files})` scanned by update-master-directory-list into SQLite; the \"Fedora Linux\" category has {cat_dirs} directories. One rsync daemon on 127.0.0.1 exports it as {mirrors} modules (one host each); {threads} crawler threads."
+        "Data: `mm_umdl::generate` tree with the shape of `Spec::sized({dirs}, {files})` scanned by update-master-directory-list into SQLite; the \"Fedora Linux\" category has {cat_dirs} directories. One rsync daemon on 127.0.0.1 exports it as {mirrors} modules (one host each); {threads} crawler threads."
     ));
     r.header = ["run", "wall (s)", "CPU (s)", "peak RSS (MB)", "× floor"].map(String::from).to_vec();
     r.row(&[&format!("floor: {mirrors} × `rsync --list-only -r`, {threads} in parallel"), &format!("{:.2}", floor_wall.as_secs_f64()), &"-", &"-", &"1.00"]);
