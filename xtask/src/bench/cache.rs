@@ -75,7 +75,7 @@ pub fn dir_ranges(p: &Params) -> Vec<(u64, u64)> {
 /// Repositories that fit in the first category (two directories each: `dN`, `dN/repodata`).
 pub fn repo_count(p: &Params) -> u64 {
     let (a, b) = dir_ranges(p)[0];
-    p.repos.min((b - a + 1) / 2)
+    p.repos.min((b - a).div_ceil(2))
 }
 
 /// Hosts carrying each category, scaled so that Σ hosts × directories ≈ rows.
@@ -315,8 +315,9 @@ pub fn run(opts: &Opts) -> Result<()> {
         "- growth: {} (rows ×{growth_r:.2} → wall ×{growth_t:.2}, RSS ×{growth_m:.2}; 10% allowed for noise on the shared machine)",
         verdict(growth_t <= growth_r * 1.1 && growth_m <= growth_r * 1.1)
     ));
-    r.notes.push(format!(
+    r.notes.push(
         "\nThe caches stay in `target/bench/cache/` (`pg.proto`, `sqlite.proto`, `pg-heavy.proto`) with the SQLite database `sqlite.sqlite`; the PostgreSQL databases live on a throw-away server that stops with the run. `cargo xtask bench server` uses `pg.proto`."
-    ));
+            .into(),
+    );
     r.publish("cache")
 }
