@@ -33,12 +33,26 @@ pub struct Params {
 impl Params {
     /// Fedora's scale (issue figures): 700 hosts, ~540 sites, 100k directories, 3k repositories.
     pub fn fedora(rows: u64, dirs: u64, hosts: u64) -> Params {
-        Params { hosts, sites: (hosts * 540 / 700).max(1), dirs, rows, repos: 3000, netblocks: 660 }
+        Params {
+            hosts,
+            sites: (hosts * 540 / 700).max(1),
+            dirs,
+            rows,
+            repos: 3000,
+            netblocks: 660,
+        }
     }
 
     /// The small network of the server benchmark: 50 hosts, 2k directories.
     pub fn small() -> Params {
-        Params { hosts: 50, sites: 40, dirs: 2000, rows: 50_000, repos: 3000, netblocks: 60 }
+        Params {
+            hosts: 50,
+            sites: 40,
+            dirs: 2000,
+            rows: 50_000,
+            repos: 3000,
+            netblocks: 60,
+        }
     }
 
     pub fn describe(&self) -> String {
@@ -87,7 +101,10 @@ fn hosts_per_category(p: &Params) -> Vec<u64> {
         .map(|(c, (a, b))| (p.hosts * c.4) as f64 / 1000.0 * (b - a + 2) as f64)
         .sum();
     let k = p.rows as f64 / base;
-    CATEGORIES.iter().map(|c| (((p.hosts * c.4) as f64 / 1000.0 * k).round() as u64).clamp(1, p.hosts)).collect()
+    CATEGORIES
+        .iter()
+        .map(|c| (((p.hosts * c.4) as f64 / 1000.0 * k).round() as u64).clamp(1, p.hosts))
+        .collect()
 }
 
 struct Dialect {
@@ -100,7 +117,9 @@ impl Dialect {
         if self.pg {
             format!("generate_series({a}, {b}) AS g(i)")
         } else {
-            format!("(WITH RECURSIVE s(i) AS (SELECT {a} UNION ALL SELECT i + 1 FROM s WHERE i < {b}) SELECT i FROM s) AS g")
+            format!(
+                "(WITH RECURSIVE s(i) AS (SELECT {a} UNION ALL SELECT i + 1 FROM s WHERE i < {b}) SELECT i FROM s) AS g"
+            )
         }
     }
     /// A hex string of `n` × 32 characters derived from `seed`.
@@ -141,7 +160,9 @@ pub fn fill_sql(p: &Params, pg: bool) -> String {
     let mut hc_off = 0;
     for (c, ((name, top, product, _, _), &(a, b))) in CATEGORIES.iter().zip(&ranges).enumerate() {
         let cid = c as u64 + 1;
-        q += &format!("INSERT INTO directory (id, ctime, files, name, readable) VALUES ({cid}, 1700000000, NULL, '{top}', TRUE);\n");
+        q += &format!(
+            "INSERT INTO directory (id, ctime, files, name, readable) VALUES ({cid}, 1700000000, NULL, '{top}', TRUE);\n"
+        );
         q += &format!(
             "INSERT INTO directory (id, ctime, files, name, readable) SELECT i, 1700000000, NULL, '{top}/d' || (i / 2) || CASE WHEN i % 2 = 1 THEN '/repodata' ELSE '' END, TRUE FROM {};\n",
             d.range(a, b)
@@ -216,11 +237,20 @@ pub fn fill_sql(p: &Params, pg: bool) -> String {
 /// One scalar from a SQL query.
 fn scalar(url: &str, sql: &str) -> Result<String> {
     let out = if url.starts_with("postgres") {
-        Command::new("psql").args(["-tAq", "-c", sql, url]).output()?
+        Command::new("psql")
+            .args(["-tAq", "-c", sql, url])
+            .output()?
     } else {
-        Command::new("sqlite3").arg(url.trim_start_matches("sqlite://")).arg(sql).output()?
+        Command::new("sqlite3")
+            .arg(url.trim_start_matches("sqlite://"))
+            .arg(sql)
+            .output()?
     };
-    anyhow::ensure!(out.status.success(), "query {sql:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    anyhow::ensure!(
+        out.status.success(),
+        "query {sql:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
@@ -255,10 +285,19 @@ pub fn build(dir: &Path, label: &str, p: &Params, pg: bool) -> Result<Built> {
     eprintln!("bench: {label}: {rows} host_category_dir rows in {fill_s:.1}s");
     let cache = dir.join(format!("{label}.proto"));
     let cost = super::measure(
-        Command::new(super::bin("update-mirrorlist-server")).arg("--config").arg(&config).arg("-o").arg(&cache),
+        Command::new(super::bin("update-mirrorlist-server"))
+            .arg("--config")
+            .arg(&config)
+            .arg("-o")
+            .arg(&cache),
         &sub.join("update-mirrorlist-server.log"),
     )?;
-    Ok(Built { rows, fill_s, cost, cache })
+    Ok(Built {
+        rows,
+        fill_s,
+        cost,
+        cache,
+    })
 }
 
 pub fn run(opts: &Opts) -> Result<()> {
@@ -275,13 +314,33 @@ pub fn run(opts: &Opts) -> Result<()> {
     let lite = build(&dir, "sqlite", &p, false).context("SQLite")?;
     let pgh = build(&dir, "pg-heavy", &ph, true).context("PostgreSQL, heavy")?;
 
-    let mut r = Report { title: "update-mirrorlist-server (cache generation)".into(), ..Default::default() };
+    let mut r = Report {
+        title: "update-mirrorlist-server (cache generation)".into(),
+        ..Default::default()
+    };
     r.intro.push(super::machine().to_string() + ".");
     r.intro.push(String::new());
-    r.intro.push(format!("Command: `cargo xtask bench cache{}`.", opts.shown()));
+    r.intro.push(format!(
+        "Command: `cargo xtask bench cache{}`.",
+        opts.shown()
+    ));
     r.intro.push(format!("Data: {} (heavy: ~{} rows); filled with bulk `INSERT … SELECT` (generate_series on PostgreSQL, recursive CTE on SQLite), 99% of host_category_dir rows up to date, 1% of host categories always_up2date.", p.describe(), heavy));
-    r.header = ["database", "host_category_dir rows", "fill (s)", "generator wall (s)", "CPU (s)", "peak RSS (MB)", "cache (MB)"].map(String::from).to_vec();
-    for (name, b) in [("PostgreSQL", &pgb), ("SQLite", &lite), ("PostgreSQL heavy", &pgh)] {
+    r.header = [
+        "database",
+        "host_category_dir rows",
+        "fill (s)",
+        "generator wall (s)",
+        "CPU (s)",
+        "peak RSS (MB)",
+        "cache (MB)",
+    ]
+    .map(String::from)
+    .to_vec();
+    for (name, b) in [
+        ("PostgreSQL", &pgb),
+        ("SQLite", &lite),
+        ("PostgreSQL heavy", &pgh),
+    ] {
         r.row(&[
             &name,
             &b.rows,
@@ -301,14 +360,29 @@ pub fn run(opts: &Opts) -> Result<()> {
     r.notes.push(String::new());
     r.notes.push(format!(
         "- wall ≤ 2.5 s: {} ({:.2} s at {} rows{})",
-        if full { verdict(pgb.cost.wall_s() <= 2.5) } else { "not measured at 6M rows" },
+        if full {
+            verdict(pgb.cost.wall_s() <= 2.5)
+        } else {
+            "not measured at 6M rows"
+        },
         pgb.cost.wall_s(),
         pgb.rows,
-        if full { String::new() } else { format!("; linear extrapolation to 6M: {:.2} s", pgb.cost.wall_s() * scale) }
+        if full {
+            String::new()
+        } else {
+            format!(
+                "; linear extrapolation to 6M: {:.2} s",
+                pgb.cost.wall_s() * scale
+            )
+        }
     ));
     r.notes.push(format!(
         "- RSS ≤ 480 MB: {} ({:.0} MB)",
-        if full { verdict(pgb.cost.rss_mb() <= 480.0) } else { "not measured at 6M rows" },
+        if full {
+            verdict(pgb.cost.rss_mb() <= 480.0)
+        } else {
+            "not measured at 6M rows"
+        },
         pgb.cost.rss_mb()
     ));
     r.notes.push(format!(

@@ -74,7 +74,11 @@ fn floor(urls: &[String], threads: usize) -> Result<std::time::Duration> {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(u) = urls.get(i) else { return Ok(()) };
-                    let st = Command::new("rsync").args(["--list-only", "-r", u]).env("LC_ALL", "C").stdout(Stdio::null()).status()?;
+                    let st = Command::new("rsync")
+                        .args(["--list-only", "-r", u])
+                        .env("LC_ALL", "C")
+                        .stdout(Stdio::null())
+                        .status()?;
                     if !st.success() {
                         bail!("rsync --list-only -r {u} failed ({st})");
                     }
@@ -83,14 +87,19 @@ fn floor(urls: &[String], threads: usize) -> Result<std::time::Duration> {
         })
         .collect();
     for w in workers {
-        w.join().map_err(|_| anyhow::anyhow!("a floor thread panicked"))??;
+        w.join()
+            .map_err(|_| anyhow::anyhow!("a floor thread panicked"))??;
     }
     Ok(started.elapsed())
 }
 
 fn sql_scalar(db: &Path, sql: &str) -> Result<String> {
     let out = Command::new("sqlite3").arg(db).arg(sql).output()?;
-    anyhow::ensure!(out.status.success(), "sqlite3 {sql:?}: {}", String::from_utf8_lossy(&out.stderr));
+    anyhow::ensure!(
+        out.status.success(),
+        "sqlite3 {sql:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
@@ -127,11 +136,19 @@ pub fn run(opts: &Opts) -> Result<()> {
     )?;
     super::migrate(&config)?;
     super::umdl::setup_categories(&config, &[("Fedora Linux", "pub/fedora/linux", "Fedora")])?;
-    crate::run(Command::new(super::bin("update-master-directory-list")).arg("--config").arg(&config).stdout(Stdio::null()))?;
+    crate::run(
+        Command::new(super::bin("update-master-directory-list"))
+            .arg("--config")
+            .arg(&config)
+            .stdout(Stdio::null()),
+    )?;
     let cat_dirs: u64 = sql_scalar(&db, "SELECT count(*) FROM category_directory")?.parse()?;
 
     let modules: Vec<String> = (1..=mirrors).map(|i| format!("m{i}")).collect();
-    let pairs: Vec<(&str, &Path)> = modules.iter().map(|m| (m.as_str(), top.as_path())).collect();
+    let pairs: Vec<(&str, &Path)> = modules
+        .iter()
+        .map(|m| (m.as_str(), top.as_path()))
+        .collect();
     let rsyncd = mm_testkit::servers::rsync_daemon_modules(&pairs);
     let web_root = dir.join("www");
     let _ = std::fs::remove_dir_all(&web_root);
@@ -157,57 +174,97 @@ pub fn run(opts: &Opts) -> Result<()> {
         } else {
             format!("http://127.0.0.1:{http_port}/h{}", i - mirrors)
         };
-        let _ = writeln!(sql, "INSERT INTO host_category_url (host_category_id, private, url) VALUES ({i}, 0, '{url}');");
+        let _ = writeln!(
+            sql,
+            "INSERT INTO host_category_url (host_category_id, private, url) VALUES ({i}, 0, '{url}');"
+        );
     }
     sql += "COMMIT;\n";
     super::apply_sql(&format!("sqlite://{}", db.display()), &sql, &db_dir)?;
 
-    let urls: Vec<String> = (1..=mirrors).map(|i| format!("rsync://127.0.0.1:{}/m{i}/", rsyncd.port)).collect();
+    let urls: Vec<String> = (1..=mirrors)
+        .map(|i| format!("rsync://127.0.0.1:{}/m{i}/", rsyncd.port))
+        .collect();
     eprintln!("bench: floor, {mirrors} rsync listings with {threads} in parallel");
     let floor_wall = floor(&urls, threads)?;
     eprintln!("bench: mm2_crawler over {mirrors} rsync mirrors, {threads} threads");
     let crawl = super::measure(
-        Command::new(super::bin("mm2_crawler")).arg("--config").arg(&config).args([
-            "--threads",
-            &threads.to_string(),
-            "--category",
-            "Fedora Linux",
-            "--stopid",
-            &(mirrors + 1).to_string(),
-        ]),
+        Command::new(super::bin("mm2_crawler"))
+            .arg("--config")
+            .arg(&config)
+            .args([
+                "--threads",
+                &threads.to_string(),
+                "--category",
+                "Fedora Linux",
+                "--stopid",
+                &(mirrors + 1).to_string(),
+            ]),
         &dir.join("crawler.log"),
     )?;
-    let up2date: u64 = sql_scalar(&db, &format!("SELECT count(*) FROM host_category_dir WHERE up2date AND host_category_id <= {mirrors}"))?.parse()?;
+    let up2date: u64 = sql_scalar(
+        &db,
+        &format!(
+            "SELECT count(*) FROM host_category_dir WHERE up2date AND host_category_id <= {mirrors}"
+        ),
+    )?
+    .parse()?;
     let ok_hosts: u64 = sql_scalar(&db, &format!("SELECT count(*) FROM host WHERE id <= {mirrors} AND crawl_failures = 0 AND last_crawled IS NOT NULL"))?.parse()?;
 
     eprintln!("bench: mm2_crawler over {http_mirrors} HTTP mirrors");
-    let before = std::fs::read_to_string(&access).map(|s| s.lines().count()).unwrap_or(0);
+    let before = std::fs::read_to_string(&access)
+        .map(|s| s.lines().count())
+        .unwrap_or(0);
     let http = super::measure(
-        Command::new(super::bin("mm2_crawler")).arg("--config").arg(&config).args([
-            "--threads",
-            &threads.to_string(),
-            "--category",
-            "Fedora Linux",
-            "--startid",
-            &(mirrors + 1).to_string(),
-        ]),
+        Command::new(super::bin("mm2_crawler"))
+            .arg("--config")
+            .arg(&config)
+            .args([
+                "--threads",
+                &threads.to_string(),
+                "--category",
+                "Fedora Linux",
+                "--startid",
+                &(mirrors + 1).to_string(),
+            ]),
         &dir.join("crawler-http.log"),
     )?;
     let log = std::fs::read_to_string(&access).unwrap_or_default();
     let lines: Vec<&str> = log.lines().skip(before).collect();
     let heads = lines.iter().filter(|l| l.contains("\"HEAD ")).count();
     let gets = lines.iter().filter(|l| l.contains("\"GET ")).count();
-    let http_up: u64 = sql_scalar(&db, &format!("SELECT count(*) FROM host_category_dir WHERE up2date AND host_category_id > {mirrors}"))?.parse()?;
+    let http_up: u64 = sql_scalar(
+        &db,
+        &format!(
+            "SELECT count(*) FROM host_category_dir WHERE up2date AND host_category_id > {mirrors}"
+        ),
+    )?
+    .parse()?;
 
-    let mut r = Report { title: "mm2_crawler".into(), ..Default::default() };
-    r.intro.push(super::machine() + "; crawler, rsync daemon and rsync clients share the cores.");
+    let mut r = Report {
+        title: "mm2_crawler".into(),
+        ..Default::default()
+    };
+    r.intro
+        .push(super::machine() + "; crawler, rsync daemon and rsync clients share the cores.");
     r.intro.push(String::new());
-    r.intro.push(format!("Command: `cargo xtask bench crawl{}`.", opts.shown()));
+    r.intro.push(format!(
+        "Command: `cargo xtask bench crawl{}`.",
+        opts.shown()
+    ));
     r.intro.push(format!(
         "Data: `mm_umdl::generate` tree with the shape of `Spec::sized({dirs}, {files})` scanned by update-master-directory-list into SQLite; the \"Fedora Linux\" category has {cat_dirs} directories. One rsync daemon on 127.0.0.1 exports it as {mirrors} modules (one host each); {threads} crawler threads."
     ));
-    r.header = ["run", "wall (s)", "CPU (s)", "peak RSS (MB)", "× floor"].map(String::from).to_vec();
-    r.row(&[&format!("floor: {mirrors} × `rsync --list-only -r`, {threads} in parallel"), &format!("{:.2}", floor_wall.as_secs_f64()), &"-", &"-", &"1.00"]);
+    r.header = ["run", "wall (s)", "CPU (s)", "peak RSS (MB)", "× floor"]
+        .map(String::from)
+        .to_vec();
+    r.row(&[
+        &format!("floor: {mirrors} × `rsync --list-only -r`, {threads} in parallel"),
+        &format!("{:.2}", floor_wall.as_secs_f64()),
+        &"-",
+        &"-",
+        &"1.00",
+    ]);
     r.row(&[
         &format!("mm2_crawler, {mirrors} rsync mirrors"),
         &format!("{:.2}", crawl.wall_s()),
@@ -235,7 +292,8 @@ pub fn run(opts: &Opts) -> Result<()> {
         gets
     ));
     r.notes.push(String::new());
-    r.notes.push("Targets: peak RSS ≤ 256 MB; wall ≤ 1.2× the floor.".into());
+    r.notes
+        .push("Targets: peak RSS ≤ 256 MB; wall ≤ 1.2× the floor.".into());
     r.notes.push(String::new());
     r.notes.push(format!("- RSS ≤ 256 MB: {} ({:.0} MB; /usr/bin/time reports the largest of the crawler and its rsync children)", verdict(crawl.rss_mb() <= 256.0), crawl.rss_mb()));
     r.notes.push(format!(

@@ -21,8 +21,11 @@ use anyhow::{Context, Result, bail};
 
 /// Entry point of `cargo xtask bench`.
 pub fn run(args: &[String]) -> Result<()> {
-    let usage = "usage: cargo xtask bench <umdl|crawl|cache|server|all> [--quick] [--KEY VALUE ...]";
-    let Some(name) = args.first() else { bail!("{usage}") };
+    let usage =
+        "usage: cargo xtask bench <umdl|crawl|cache|server|all> [--quick] [--KEY VALUE ...]";
+    let Some(name) = args.first() else {
+        bail!("{usage}")
+    };
     let opts = Opts::parse(&args[1..])?;
     match name.as_str() {
         "umdl" => umdl::run(&opts),
@@ -70,7 +73,10 @@ impl Opts {
     /// A numeric option: `--key N`, else the quick or the full default.
     pub fn num(&self, key: &str, full: u64, quick: u64) -> Result<u64> {
         match self.values.get(key) {
-            Some(v) => v.replace('_', "").parse().with_context(|| format!("--{key} {v:?} is not a number")),
+            Some(v) => v
+                .replace('_', "")
+                .parse()
+                .with_context(|| format!("--{key} {v:?} is not a number")),
             None => Ok(if self.quick { quick } else { full }),
         }
     }
@@ -103,7 +109,13 @@ pub fn bin(name: &str) -> PathBuf {
 /// Build the release binaries every benchmark uses (one package set, so nothing is rebuilt
 /// between benchmarks).
 pub fn build_release() -> Result<()> {
-    let packages = ["mm-admin", "mm-umdl", "mm-crawler", "mm-cache", "mm-mirrorlist"];
+    let packages = [
+        "mm-admin",
+        "mm-umdl",
+        "mm-crawler",
+        "mm-cache",
+        "mm-mirrorlist",
+    ];
     eprintln!("bench: cargo build --release ({})", packages.join(", "));
     let mut c = crate::cargo();
     c.args(["build", "--release", "--bins"]);
@@ -126,14 +138,23 @@ const PACKAGES: &[(&str, &str)] = &[
 /// Install what is missing (as root), plus the test packages (PostgreSQL server).
 pub fn ensure_tools() -> Result<()> {
     crate::deps::ensure_test_packages()?;
-    let missing: Vec<&str> = PACKAGES.iter().filter(|(_, p)| !Path::new(p).exists()).map(|(n, _)| *n).collect();
+    let missing: Vec<&str> = PACKAGES
+        .iter()
+        .filter(|(_, p)| !Path::new(p).exists())
+        .map(|(n, _)| *n)
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
     eprintln!("bench: installing {}", missing.join(" "));
     let env = [("DEBIAN_FRONTEND", "noninteractive")];
     crate::run(Command::new("apt-get").arg("update").envs(env))?;
-    crate::run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends"]).args(&missing).envs(env))?;
+    crate::run(
+        Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(&missing)
+            .envs(env),
+    )?;
     Ok(())
 }
 
@@ -161,7 +182,13 @@ pub fn measure(cmd: &mut Command, log: &Path) -> Result<Cost> {
     let shown = format!("{cmd:?}");
     let tfile = log.with_extension("time");
     let mut timed = Command::new("/usr/bin/time");
-    timed.arg("-f").arg("%M %U %S").arg("-o").arg(&tfile).arg(cmd.get_program()).args(cmd.get_args());
+    timed
+        .arg("-f")
+        .arg("%M %U %S")
+        .arg("-o")
+        .arg(&tfile)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
     for (k, v) in cmd.get_envs() {
         match v {
             Some(v) => timed.env(k, v),
@@ -184,12 +211,22 @@ pub fn measure(cmd: &mut Command, log: &Path) -> Result<Cost> {
     if !st.success() {
         let tail = std::fs::read_to_string(log).unwrap_or_default();
         let tail: Vec<&str> = tail.lines().rev().take(15).collect();
-        bail!("{shown} failed ({st}); last lines of {}:\n{}", log.display(), tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        bail!(
+            "{shown} failed ({st}); last lines of {}:\n{}",
+            log.display(),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
     }
     let t = std::fs::read_to_string(&tfile)?;
     let f: Vec<&str> = t.lines().last().unwrap_or("").split_whitespace().collect();
-    let [rss, u, s] = f.as_slice() else { bail!("cannot read {}: {t:?}", tfile.display()) };
-    Ok(Cost { wall, max_rss_kb: rss.parse()?, cpu: u.parse::<f64>()? + s.parse::<f64>()? })
+    let [rss, u, s] = f.as_slice() else {
+        bail!("cannot read {}: {t:?}", tfile.display())
+    };
+    Ok(Cost {
+        wall,
+        max_rss_kb: rss.parse()?,
+        cpu: u.parse::<f64>()? + s.parse::<f64>()?,
+    })
 }
 
 /// A report: a markdown table plus notes, printed and written to docs/PERFORMANCE.md.
@@ -204,7 +241,8 @@ pub struct Report {
 
 impl Report {
     pub fn row(&mut self, cells: &[&dyn std::fmt::Display]) {
-        self.rows.push(cells.iter().map(|c| c.to_string()).collect());
+        self.rows
+            .push(cells.iter().map(|c| c.to_string()).collect());
     }
 
     pub fn markdown(&self) -> String {
@@ -239,15 +277,25 @@ impl Report {
         println!("\n{md}");
         let path = crate::root().join("docs/PERFORMANCE.md");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Performance\n".into());
-        let (open, close) = (format!("<!-- bench:{name} -->"), format!("<!-- /bench:{name} -->"));
+        let (open, close) = (
+            format!("<!-- bench:{name} -->"),
+            format!("<!-- /bench:{name} -->"),
+        );
         let block = format!("{open}\n{md}{close}\n");
         let new = match (text.find(&open), text.find(&close)) {
             (Some(a), Some(b)) if b > a => {
                 let end = b + close.len();
-                let end = if text[end..].starts_with('\n') { end + 1 } else { end };
+                let end = if text[end..].starts_with('\n') {
+                    end + 1
+                } else {
+                    end
+                };
                 format!("{}{block}{}", &text[..a], &text[end..])
             }
-            _ => format!("{}\n{block}", text.trim_end_matches('\n').to_string() + "\n"),
+            _ => format!(
+                "{}\n{block}",
+                text.trim_end_matches('\n').to_string() + "\n"
+            ),
         };
         std::fs::write(&path, new).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("bench: wrote section {name} of {}", path.display());
@@ -262,13 +310,25 @@ pub fn verdict(ok: bool) -> &'static str {
 
 /// Today's date and the machine, for the report intro.
 pub fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<u64>().ok()))
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
         .map(|kb| kb / 1024 / 1024)
         .unwrap_or(0);
-    let date = Command::new("date").arg("-u").arg("+%Y-%m-%d").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    let date = Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
     format!("Measured {date} on {cpus} cores, {mem} GiB (machine shared with other jobs)")
 }
 
@@ -278,7 +338,9 @@ pub fn write_config(dir: &Path, database_url: &str, extra: &str) -> Result<PathB
     let d = dir.display();
     std::fs::write(
         &path,
-        format!("database_url = {database_url:?}\nlock_dir = \"{d}/lock\"\nlog_dir = \"{d}/log\"\ncache_dir = \"{d}/cache\"\n{extra}"),
+        format!(
+            "database_url = {database_url:?}\nlock_dir = \"{d}/lock\"\nlog_dir = \"{d}/log\"\ncache_dir = \"{d}/cache\"\n{extra}"
+        ),
     )?;
     Ok(path)
 }
@@ -288,13 +350,26 @@ pub fn apply_sql(database_url: &str, sql: &str, scratch: &Path) -> Result<()> {
     let file = scratch.join("fill.sql");
     std::fs::write(&file, sql)?;
     let st = if database_url.starts_with("postgres") {
-        Command::new("psql").args(["-q", "-v", "ON_ERROR_STOP=1", "-1", "-f"]).arg(&file).arg(database_url).stdout(Stdio::null()).status()?
+        Command::new("psql")
+            .args(["-q", "-v", "ON_ERROR_STOP=1", "-1", "-f"])
+            .arg(&file)
+            .arg(database_url)
+            .stdout(Stdio::null())
+            .status()?
     } else {
         let path = database_url.trim_start_matches("sqlite://");
-        Command::new("sqlite3").args(["-bail", path]).arg(format!(".read {}", file.display())).stdout(Stdio::null()).status()?
+        Command::new("sqlite3")
+            .args(["-bail", path])
+            .arg(format!(".read {}", file.display()))
+            .stdout(Stdio::null())
+            .status()?
     };
     if !st.success() {
-        bail!("applying {} to {} failed ({st})", file.display(), mm_core_redact(database_url));
+        bail!(
+            "applying {} to {} failed ({st})",
+            file.display(),
+            mm_core_redact(database_url)
+        );
     }
     Ok(())
 }
@@ -305,10 +380,17 @@ fn mm_core_redact(url: &str) -> String {
 
 /// `mirrormanager db migrate` with the given configuration.
 pub fn migrate(config: &Path) -> Result<()> {
-    crate::run(Command::new(bin("mirrormanager")).arg("--config").arg(config).args(["db", "migrate"]))
+    crate::run(
+        Command::new(bin("mirrormanager"))
+            .arg("--config")
+            .arg(config)
+            .args(["db", "migrate"]),
+    )
 }
 
 /// Size of a file or tree in MB, as `du` counts it.
 pub fn file_mb(p: &Path) -> f64 {
-    std::fs::metadata(p).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0)
+    std::fs::metadata(p)
+        .map(|m| m.len() as f64 / 1e6)
+        .unwrap_or(0.0)
 }

@@ -88,7 +88,11 @@ fn cpu_ticks(pid: u32) -> Result<u64> {
 fn status_kb(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -138,7 +142,14 @@ fn ms(v: &str) -> f64 {
     }
 }
 
-fn load(dir: &Path, label: &str, cache_file: &Path, p: &Params, secs: u64, conns: u64) -> Result<Load> {
+fn load(
+    dir: &Path,
+    label: &str,
+    cache_file: &Path,
+    p: &Params,
+    secs: u64,
+    conns: u64,
+) -> Result<Load> {
     let sub = dir.join(label);
     std::fs::create_dir_all(&sub)?;
     let config = super::write_config(&sub, "sqlite:///nonexistent", "")?;
@@ -159,13 +170,20 @@ fn load(dir: &Path, label: &str, cache_file: &Path, p: &Params, secs: u64, conns
     let probe = format!("http://127.0.0.1:{port}/healthz");
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let ok = Command::new("curl").args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &probe]).output().ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+        let ok = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &probe])
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+            .unwrap_or_default();
         if ok == "200" {
             break;
         }
         if Instant::now() > deadline {
-            bail!("mirrorlist-server on port {port} does not answer 200 to {probe} (last {ok:?}); see {}", sub.join("server.log").display());
+            bail!(
+                "mirrorlist-server on port {port} does not answer 200 to {probe} (last {ok:?}); see {}",
+                sub.join("server.log").display()
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -174,10 +192,21 @@ fn load(dir: &Path, label: &str, cache_file: &Path, p: &Params, secs: u64, conns
     std::fs::write(&script, lua(&requests(p, 5000)))?;
     // warm-up, then the measured run
     let url = format!("http://127.0.0.1:{port}");
-    Command::new("wrk").args(["-t2", "-c8", "-d2s", "-s"]).arg(&script).arg(&url).stdout(Stdio::null()).status()?;
+    Command::new("wrk")
+        .args(["-t2", "-c8", "-d2s", "-s"])
+        .arg(&script)
+        .arg(&url)
+        .stdout(Stdio::null())
+        .status()?;
     let t0 = cpu_ticks(pid)?;
     let out = Command::new("wrk")
-        .args(["-t2", &format!("-c{conns}"), &format!("-d{secs}s"), "--latency", "-s"])
+        .args([
+            "-t2",
+            &format!("-c{conns}"),
+            &format!("-d{secs}s"),
+            "--latency",
+            "-s",
+        ])
         .arg(&script)
         .arg(&url)
         .output()
@@ -189,9 +218,13 @@ fn load(dir: &Path, label: &str, cache_file: &Path, p: &Params, secs: u64, conns
         bail!("wrk failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     let field = |prefix: &str| -> Option<String> {
-        text.lines().find(|l| l.trim_start().starts_with(prefix)).map(|l| l.trim_start()[prefix.len()..].trim().to_string())
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .map(|l| l.trim_start()[prefix.len()..].trim().to_string())
     };
-    let rps: f64 = field("Requests/sec:").context("no Requests/sec in wrk output")?.parse()?;
+    let rps: f64 = field("Requests/sec:")
+        .context("no Requests/sec in wrk output")?
+        .parse()?;
     let requests: u64 = text
         .lines()
         .find(|l| l.contains(" requests in "))
@@ -203,7 +236,10 @@ fn load(dir: &Path, label: &str, cache_file: &Path, p: &Params, secs: u64, conns
         .find(|l| l.contains(" requests in "))
         .and_then(|l| l.split_whitespace().rev().nth(1).map(str::to_string))
         .unwrap_or_default();
-    let (num, unit) = read.split_at(read.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(read.len()));
+    let (num, unit) = read.split_at(
+        read.find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(read.len()),
+    );
     let scale = match unit {
         "B" => 1.0 / 1024.0,
         "KB" => 1.0,
@@ -212,8 +248,16 @@ fn load(dir: &Path, label: &str, cache_file: &Path, p: &Params, secs: u64, conns
         _ => f64::NAN,
     };
     let resp_kb = num.parse::<f64>().unwrap_or(f64::NAN) * scale / requests as f64;
-    let p50 = ms(field("50%").unwrap_or_default().split_whitespace().next().unwrap_or(""));
-    let p99 = ms(field("99%").unwrap_or_default().split_whitespace().next().unwrap_or(""));
+    let p50 = ms(field("50%")
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or(""));
+    let p99 = ms(field("99%")
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or(""));
     let mut errors = String::new();
     if let Some(e) = field("Non-2xx or 3xx responses:") {
         errors += &format!("{e} non-2xx");
@@ -225,7 +269,11 @@ fn load(dir: &Path, label: &str, cache_file: &Path, p: &Params, secs: u64, conns
     Ok(Load {
         rps,
         requests,
-        errors: if errors.is_empty() { "0".into() } else { errors.trim().to_string() },
+        errors: if errors.is_empty() {
+            "0".into()
+        } else {
+            errors.trim().to_string()
+        },
         p50_ms: p50,
         p99_ms: p99,
         cpu_us,
@@ -249,9 +297,15 @@ pub fn run(opts: &Opts) -> Result<()> {
     let dirs = opts.num("dirs", 100_000, 10_000)?;
     let large_p = Params::fedora(rows, dirs, 700);
     let mut large: PathBuf = cache_dir.join("pg.proto");
-    let mut large_note = format!("`target/bench/cache/pg.proto` written by `cargo xtask bench cache` ({})", large_p.describe());
+    let mut large_note = format!(
+        "`target/bench/cache/pg.proto` written by `cargo xtask bench cache` ({})",
+        large_p.describe()
+    );
     if !large.exists() {
-        eprintln!("bench: {} is missing; generating the large cache on SQLite", large.display());
+        eprintln!(
+            "bench: {} is missing; generating the large cache on SQLite",
+            large.display()
+        );
         large = cache::build(&dir, "large", &large_p, false)?.cache;
         large_note = format!("generated here on SQLite ({})", large_p.describe());
     }
@@ -261,17 +315,37 @@ pub fn run(opts: &Opts) -> Result<()> {
     let big = load(&dir, "large", &large, &large_p, secs, conns)?;
     let little = load(&dir, "small", &small, &small_p, secs, conns)?;
 
-    let mut r = Report { title: "mirrorlist-server (requests)".into(), ..Default::default() };
-    r.intro.push(super::machine() + "; wrk (2 threads) and the server share the 2 cores.");
+    let mut r = Report {
+        title: "mirrorlist-server (requests)".into(),
+        ..Default::default()
+    };
+    r.intro
+        .push(super::machine() + "; wrk (2 threads) and the server share the 2 cores.");
     r.intro.push(String::new());
-    r.intro.push(format!("Command: `cargo xtask bench server{}`.", opts.shown()));
+    r.intro.push(format!(
+        "Command: `cargo xtask bench server{}`.",
+        opts.shown()
+    ));
     r.intro.push(format!(
         "Load: `wrk -t2 -c{conns} -d{secs}s --latency` on loopback after a 2 s warm-up; 70% `metalink?repo&arch`, 20% `mirrorlist?repo&arch`, 10% `mirrorlist?path`, `ip=` from 300 addresses (half inside host netblocks). Large cache: {large_note}. Small cache: {}.",
         small_p.describe()
     ));
-    r.header = ["cache", "cache file (MB)", "start-up (s)", "requests", "req/s", "errors", "response (KB, mean)", "p50 (ms)", "p99 (ms)", "CPU/request (µs)", "RSS (MB)", "peak RSS (MB)"]
-        .map(String::from)
-        .to_vec();
+    r.header = [
+        "cache",
+        "cache file (MB)",
+        "start-up (s)",
+        "requests",
+        "req/s",
+        "errors",
+        "response (KB, mean)",
+        "p50 (ms)",
+        "p99 (ms)",
+        "CPU/request (µs)",
+        "RSS (MB)",
+        "peak RSS (MB)",
+    ]
+    .map(String::from)
+    .to_vec();
     for (name, l) in [("large", &big), ("small", &little)] {
         r.row(&[
             &name,
@@ -290,7 +364,11 @@ pub fn run(opts: &Opts) -> Result<()> {
     }
     r.notes.push("Targets: ≤ 40 µs CPU per request on the large cache; large within 1.5× small; RSS ≤ 1.5× the cache file; p99 < 2 ms.".into());
     r.notes.push(String::new());
-    r.notes.push(format!("- CPU/request ≤ 40 µs (large): {} ({:.1} µs)", verdict(big.cpu_us <= 40.0), big.cpu_us));
+    r.notes.push(format!(
+        "- CPU/request ≤ 40 µs (large): {} ({:.1} µs)",
+        verdict(big.cpu_us <= 40.0),
+        big.cpu_us
+    ));
     r.notes.push(format!(
         "- large within 1.5× small: {} ({:.1} / {:.1} µs = {:.2}×)",
         verdict(big.cpu_us <= 1.5 * little.cpu_us),
@@ -305,7 +383,12 @@ pub fn run(opts: &Opts) -> Result<()> {
         big.cache_mb,
         big.hwm_mb / big.cache_mb
     ));
-    r.notes.push(format!("- p99 < 2 ms: {} (large {:.3} ms, small {:.3} ms)", verdict(big.p99_ms < 2.0 && little.p99_ms < 2.0), big.p99_ms, little.p99_ms));
+    r.notes.push(format!(
+        "- p99 < 2 ms: {} (large {:.3} ms, small {:.3} ms)",
+        verdict(big.p99_ms < 2.0 && little.p99_ms < 2.0),
+        big.p99_ms,
+        little.p99_ms
+    ));
     r.notes.push(String::new());
     r.notes.push(format!(
         "Server CPU per KB of response: large {:.2} µs/KB, small {:.2} µs/KB. wrk runs closed-loop at full speed, so with wrk, the server and other jobs on 2 cores the latency percentiles are mostly queueing at saturation, not service time.",

@@ -22,7 +22,9 @@ use super::{Cost, Opts, Report, verdict};
 /// Fedora releases down from 40 and EPEL ones from 10, which overflows or repeats beyond
 /// 40 releases, i.e. beyond ~24k directories).
 pub fn spec(dirs: usize, files: usize) -> mm_umdl::generate::Spec {
-    let arches: Vec<String> = ["x86_64", "aarch64", "ppc64le", "s390x"].map(String::from).to_vec();
+    let arches: Vec<String> = ["x86_64", "aarch64", "ppc64le", "s390x"]
+        .map(String::from)
+        .to_vec();
     let repos_per_release = (arches.len() + 1) * 4;
     let package_dirs = 26usize;
     let releases = (dirs / (repos_per_release * (package_dirs + 4))).max(1);
@@ -50,15 +52,34 @@ pub fn tree(dir: &Path, dirs: usize, files: usize) -> Result<(u64, u64)> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
-    eprintln!("bench: generating {} (~{dirs} directories, ~{files} files)", dir.display());
+    eprintln!(
+        "bench: generating {} (~{dirs} directories, ~{files} files)",
+        dir.display()
+    );
     let t = std::time::Instant::now();
-    let g = mm_umdl::generate::generate(dir, &spec(dirs, files)).with_context(|| format!("generating {}", dir.display()))?;
-    eprintln!("bench: generated {} directories, {} files in {:.0}s", g.dirs, g.files, t.elapsed().as_secs_f64());
+    let g = mm_umdl::generate::generate(dir, &spec(dirs, files))
+        .with_context(|| format!("generating {}", dir.display()))?;
+    eprintln!(
+        "bench: generated {} directories, {} files in {:.0}s",
+        g.dirs,
+        g.files,
+        t.elapsed().as_secs_f64()
+    );
     // count what is on disk (the generator's counts leave out parents and the file lists)
-    let out = Command::new("sh").arg("-c").arg(format!("find {} -type d | wc -l; find {} -type f | wc -l", dir.display(), dir.display())).output()?;
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "find {} -type d | wc -l; find {} -type f | wc -l",
+            dir.display(),
+            dir.display()
+        ))
+        .output()?;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let mut it = text.split_whitespace();
-    let (d, f) = (it.next().unwrap_or("0").to_string(), it.next().unwrap_or("0").to_string());
+    let (d, f) = (
+        it.next().unwrap_or("0").to_string(),
+        it.next().unwrap_or("0").to_string(),
+    );
     std::fs::write(&done, format!("{d} {f}\n"))?;
     Ok((d.parse()?, f.parse()?))
 }
@@ -74,15 +95,36 @@ pub fn setup_categories(config: &Path, categories: &[(&str, &str, &str)]) -> Res
         steps.push(vec!["arch".into(), "add".into(), a.into()]);
     }
     for &(name, top, product) in categories {
-        steps.push(["category", "add", name, "--topdir", top, "--product", product].map(String::from).to_vec());
+        steps.push(
+            [
+                "category",
+                "add",
+                name,
+                "--topdir",
+                top,
+                "--product",
+                product,
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
     }
     for s in steps {
-        crate::run(Command::new(&mm).arg("--config").arg(config).args(&s).stdout(std::process::Stdio::null()))?;
+        crate::run(
+            Command::new(&mm)
+                .arg("--config")
+                .arg(config)
+                .args(&s)
+                .stdout(std::process::Stdio::null()),
+        )?;
     }
     Ok(())
 }
 
-const CATEGORIES: [(&str, &str, &str); 2] = [("Fedora Linux", "pub/fedora/linux", "Fedora"), ("Fedora EPEL", "pub/epel", "EPEL")];
+const CATEGORIES: [(&str, &str, &str); 2] = [
+    ("Fedora Linux", "pub/fedora/linux", "Fedora"),
+    ("Fedora EPEL", "pub/epel", "EPEL"),
+];
 
 /// A fresh SQLite database with the categories and the umdl configuration; returns the config.
 fn fresh_db(dir: &Path, label: &str, tree: &Path) -> Result<std::path::PathBuf> {
@@ -108,7 +150,13 @@ fn fresh_db(dir: &Path, label: &str, tree: &Path) -> Result<std::path::PathBuf> 
 }
 
 fn umdl(config: &Path, extra: &[&str], log: &Path) -> Result<Cost> {
-    super::measure(Command::new(super::bin("update-master-directory-list")).arg("--config").arg(config).args(extra), log)
+    super::measure(
+        Command::new(super::bin("update-master-directory-list"))
+            .arg("--config")
+            .arg(config)
+            .args(extra),
+        log,
+    )
 }
 
 pub fn run(opts: &Opts) -> Result<()> {
@@ -126,32 +174,55 @@ pub fn run(opts: &Opts) -> Result<()> {
 
     let find = |log: &str| -> Result<Cost> {
         super::measure(
-            Command::new("sh").arg("-c").arg(format!("find {} -printf '%s %T@ %p\\n' > /dev/null", tree_dir.display())),
+            Command::new("sh").arg("-c").arg(format!(
+                "find {} -printf '%s %T@ %p\\n' > /dev/null",
+                tree_dir.display()
+            )),
             &dir.join(log),
         )
     };
     find("find-warm.log")?;
     let floor = find("find.log")?;
     let walk_cfg = fresh_db(&dir, "walk", &tree_dir)?;
-    let walk = umdl(&walk_cfg, &["--skip-fullfiletimelist"], &dir.join("walk.log"))?;
+    let walk = umdl(
+        &walk_cfg,
+        &["--skip-fullfiletimelist"],
+        &dir.join("walk.log"),
+    )?;
     let list_cfg = fresh_db(&dir, "list", &tree_dir)?;
     let list = umdl(&list_cfg, &[], &dir.join("list.log"))?;
     let rescan = umdl(&list_cfg, &[], &dir.join("rescan.log"))?;
-    let walk_rescan = umdl(&walk_cfg, &["--skip-fullfiletimelist"], &dir.join("walk-rescan.log"))?;
+    let walk_rescan = umdl(
+        &walk_cfg,
+        &["--skip-fullfiletimelist"],
+        &dir.join("walk-rescan.log"),
+    )?;
 
-    let mut r = Report { title: "update-master-directory-list".into(), ..Default::default() };
-    r.intro.push(super::machine() + "; SQLite database; page cache warm for every row.");
+    let mut r = Report {
+        title: "update-master-directory-list".into(),
+        ..Default::default()
+    };
+    r.intro
+        .push(super::machine() + "; SQLite database; page cache warm for every row.");
     r.intro.push(String::new());
-    r.intro.push(format!("Command: `cargo xtask bench umdl{}`.", opts.shown()));
+    r.intro.push(format!(
+        "Command: `cargo xtask bench umdl{}`.",
+        opts.shown()
+    ));
     r.intro.push(format!(
         "Tree: `mm_umdl::generate` with the shape of `Spec::sized({dirs}, {files})` ({} releases × 20 repositories, {} package directories × {} packages each, real repomd.xml files, fullfiletimelist files): {ndirs} directories and {nfiles} files on disk.",
         sp.fedora_releases.len(),
         sp.package_dirs,
         sp.packages_per_dir
     ));
-    r.header = ["run", "wall (s)", "CPU (s)", "peak RSS (MB)", "× find"].map(String::from).to_vec();
+    r.header = ["run", "wall (s)", "CPU (s)", "peak RSS (MB)", "× find"]
+        .map(String::from)
+        .to_vec();
     let rows: [(&str, &Cost); 5] = [
-        ("floor: `find TREE -printf '%s %T@ %p\\n' > /dev/null`", &floor),
+        (
+            "floor: `find TREE -printf '%s %T@ %p\\n' > /dev/null`",
+            &floor,
+        ),
         ("cold scan, local walk (`--skip-fullfiletimelist`)", &walk),
         ("cold scan via fullfiletimelist", &list),
         ("re-scan, unchanged tree (fullfiletimelist)", &rescan),
@@ -166,7 +237,10 @@ pub fn run(opts: &Opts) -> Result<()> {
             &format!("{:.2}", c.wall_s() / floor.wall_s()),
         ]);
     }
-    let peak = [walk, list, rescan, walk_rescan].iter().map(|c| c.rss_mb()).fold(0.0, f64::max);
+    let peak = [walk, list, rescan, walk_rescan]
+        .iter()
+        .map(|c| c.rss_mb())
+        .fold(0.0, f64::max);
     r.notes.push("Targets: cold local scan ≤ 1.5× the find floor; unchanged re-scan < 2 s; peak RSS < 500 MB.".into());
     r.notes.push(String::new());
     r.notes.push(format!(
@@ -182,6 +256,9 @@ pub fn run(opts: &Opts) -> Result<()> {
         rescan.wall_s(),
         walk_rescan.wall_s()
     ));
-    r.notes.push(format!("- peak RSS < 500 MB: {} ({peak:.0} MB)", verdict(peak < 500.0)));
+    r.notes.push(format!(
+        "- peak RSS < 500 MB: {} ({peak:.0} MB)",
+        verdict(peak < 500.0)
+    ));
     r.publish("umdl")
 }
