@@ -27,11 +27,7 @@ pub fn run() -> Result<()> {
         let mut page = Vec::new();
         clap_mangen::Man::new(cmd.clone()).render(&mut page)?;
         std::fs::write(man.join(format!("{name}.1")), page)?;
-        for shell in [
-            clap_complete::Shell::Bash,
-            clap_complete::Shell::Zsh,
-            clap_complete::Shell::Fish,
-        ] {
+        for shell in [clap_complete::Shell::Bash, clap_complete::Shell::Zsh, clap_complete::Shell::Fish] {
             clap_complete::generate_to(shell, &mut cmd, &name, &comp)?;
         }
         eprintln!("xtask: packaged {name}");

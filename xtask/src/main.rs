@@ -38,19 +38,13 @@ fn main() -> std::process::ExitCode {
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned()
 }
 
 /// Run a command in the workspace root, failing with its name when it fails.
 pub fn run(cmd: &mut Command) -> Result<()> {
     let shown = format!("{cmd:?}");
-    let st = cmd
-        .current_dir(root())
-        .status()
-        .with_context(|| format!("cannot run {shown}"))?;
+    let st = cmd.current_dir(root()).status().with_context(|| format!("cannot run {shown}"))?;
     if !st.success() {
         bail!("{shown} failed ({st})");
     }
