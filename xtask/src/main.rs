@@ -5,6 +5,7 @@
 //! * `bench` — benchmarks on generated data (see docs/PERFORMANCE.md).
 //! * `dist`  — release binaries, man pages and shell completions under `target/dist`.
 
+mod bench;
 mod demo;
 mod deps;
 mod dist;
@@ -101,8 +102,5 @@ fn fuzz(seconds: u32) -> Result<()> {
 }
 
 fn bench(args: &[String]) -> Result<()> {
-    match args.first().map(String::as_str) {
-        Some(other) => bail!("unknown benchmark {other:?}; see docs/PERFORMANCE.md for the ones that exist"),
-        None => bail!("usage: cargo xtask bench <name>; see docs/PERFORMANCE.md"),
-    }
+    bench::run(args)
 }

@@ -1,0 +1,399 @@
+//! `cargo xtask bench server`: `mirrorlist-server` under `wrk` on loopback.
+//!
+//! Two caches: the Fedora-scale one written by `cargo xtask bench cache`
+//! (`target/bench/cache/pg.proto`, generated here from SQLite when missing) and a small one
+//! (50 hosts, 2k directories). For each, the server is started on a free loopback port and
+//! `wrk` sends, for `--duration` seconds over `--connections` connections, a mix of 70%
+//! metalink, 20% `mirrorlist?repo=` and 10% `mirrorlist?path=` requests with `ip=` taken from
+//! a few hundred addresses (half inside host netblocks). Reported: requests/s, p50/p99
+//! latency, server CPU time per request (utime + stime from /proc/<pid>/stat) and RSS.
+//!
+//! Options: `--duration S` [20; quick 5], `--connections N` [32].
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use super::cache::{self, Params};
+use super::{Opts, Report, verdict};
+
+/// Request paths (no host part) for the Lua script: 70% metalink, 20% repo, 10% path.
+fn requests(p: &Params, n: usize) -> Vec<String> {
+    let repos = cache::repo_count(p).max(1);
+    let arches = ["x86_64", "aarch64", "ppc64le", "s390x", "source"];
+    let (a, b) = cache::dir_ranges(p)[0];
+    let mut ips: Vec<String> = Vec::new();
+    for i in 0..150u64 {
+        let nb = i * 4 % p.netblocks.max(1) + 1;
+        ips.push(format!("10.{}.{}.{}", nb / 256, nb % 256, 1 + i % 250));
+    }
+    for i in 0..150u64 {
+        ips.push(match i % 3 {
+            0 => format!("203.0.113.{}", i),
+            1 => format!("198.51.{}.7", i),
+            _ => format!("100.64.{}.9", i % 100 + 1),
+        });
+    }
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    (0..n)
+        .map(|_| {
+            let kind = next() % 10;
+            let ip = &ips[(next() % ips.len() as u64) as usize];
+            let r = next() % repos + 1;
+            let repo = format!("fedora-{}", (r - 1) / 5);
+            let arch = arches[((r - 1) % 5) as usize];
+            if kind < 7 {
+                format!("/metalink?repo={repo}&arch={arch}&ip={ip}")
+            } else if kind < 9 {
+                format!("/mirrorlist?repo={repo}&arch={arch}&ip={ip}")
+            } else {
+                let d = a + next() % (b - a + 1);
+                let tail = if d % 2 == 1 { "/repodata" } else { "" };
+                format!("/mirrorlist?path=pub/fedora/linux/d{}{tail}&ip={ip}", d / 2)
+            }
+        })
+        .collect()
+}
+
+fn lua(reqs: &[String]) -> String {
+    let mut s = String::from("local reqs = {\n");
+    for r in reqs {
+        let _ = writeln!(s, "  {r:?},");
+    }
+    s += "}\nlocal n = #reqs\nlocal i = 0\n\
+          function setup(thread) end\n\
+          function init(args) i = math.random(n) end\n\
+          function request()\n  i = i % n + 1\n  return wrk.format(\"GET\", reqs[i])\nend\n";
+    s
+}
+
+/// CPU ticks (utime + stime) of a process.
+fn cpu_ticks(pid: u32) -> Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // fields after the command: state is index 0, utime is field 14 overall → index 11
+    Ok(f[11].parse::<u64>()? + f[12].parse::<u64>()?)
+}
+
+fn status_kb(pid: u32, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn clk_tck() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+struct Killer(Child);
+impl Drop for Killer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One load run's figures.
+#[derive(Debug)]
+struct Load {
+    rps: f64,
+    requests: u64,
+    errors: String,
+    p50_ms: f64,
+    p99_ms: f64,
+    cpu_us: f64,
+    rss_mb: f64,
+    hwm_mb: f64,
+    cache_mb: f64,
+    startup_s: f64,
+    /// Mean response size, KB.
+    resp_kb: f64,
+}
+
+fn ms(v: &str) -> f64 {
+    let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
+    let x: f64 = num.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => x / 1000.0,
+        "ms" => x,
+        "s" => x * 1000.0,
+        "m" => x * 60_000.0,
+        _ => f64::NAN,
+    }
+}
+
+fn load(
+    dir: &Path,
+    label: &str,
+    cache_file: &Path,
+    p: &Params,
+    secs: u64,
+    conns: u64,
+) -> Result<Load> {
+    let sub = dir.join(label);
+    std::fs::create_dir_all(&sub)?;
+    let config = super::write_config(&sub, "sqlite:///nonexistent", "")?;
+    let port = mm_testkit::free_port();
+    let started = Instant::now();
+    let child = Command::new(super::bin("mirrorlist-server"))
+        .arg("--config")
+        .arg(&config)
+        .arg("-c")
+        .arg(cache_file)
+        .args(["--listen", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(sub.join("server.log"))?)
+        .spawn()
+        .context("starting mirrorlist-server")?;
+    let server = Killer(child);
+    let pid = server.0.id();
+    let probe = format!("http://127.0.0.1:{port}/healthz");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let ok = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &probe])
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+            .unwrap_or_default();
+        if ok == "200" {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "mirrorlist-server on port {port} does not answer 200 to {probe} (last {ok:?}); see {}",
+                sub.join("server.log").display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let startup_s = started.elapsed().as_secs_f64();
+    let script = sub.join("mix.lua");
+    std::fs::write(&script, lua(&requests(p, 5000)))?;
+    // warm-up, then the measured run
+    let url = format!("http://127.0.0.1:{port}");
+    Command::new("wrk")
+        .args(["-t2", "-c8", "-d2s", "-s"])
+        .arg(&script)
+        .arg(&url)
+        .stdout(Stdio::null())
+        .status()?;
+    let t0 = cpu_ticks(pid)?;
+    let out = Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{conns}"),
+            &format!("-d{secs}s"),
+            "--latency",
+            "-s",
+        ])
+        .arg(&script)
+        .arg(&url)
+        .output()
+        .context("running wrk")?;
+    let t1 = cpu_ticks(pid)?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    std::fs::write(sub.join("wrk.txt"), &text)?;
+    if !out.status.success() {
+        bail!("wrk failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let field = |prefix: &str| -> Option<String> {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .map(|l| l.trim_start()[prefix.len()..].trim().to_string())
+    };
+    let rps: f64 = field("Requests/sec:")
+        .context("no Requests/sec in wrk output")?
+        .parse()?;
+    let requests: u64 = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next()?.parse().ok())
+        .context("no request count in wrk output")?;
+    // "N requests in 20.01s, 3.00GB read"
+    let read = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().rev().nth(1).map(str::to_string))
+        .unwrap_or_default();
+    let (num, unit) = read.split_at(
+        read.find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(read.len()),
+    );
+    let scale = match unit {
+        "B" => 1.0 / 1024.0,
+        "KB" => 1.0,
+        "MB" => 1024.0,
+        "GB" => 1024.0 * 1024.0,
+        _ => f64::NAN,
+    };
+    let resp_kb = num.parse::<f64>().unwrap_or(f64::NAN) * scale / requests as f64;
+    let p50 = ms(field("50%")
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or(""));
+    let p99 = ms(field("99%")
+        .unwrap_or_default()
+        .split_whitespace()
+        .next()
+        .unwrap_or(""));
+    let mut errors = String::new();
+    if let Some(e) = field("Non-2xx or 3xx responses:") {
+        errors += &format!("{e} non-2xx");
+    }
+    if let Some(e) = field("Socket errors:") {
+        errors += &format!(" socket errors: {e}");
+    }
+    let cpu_us = (t1 - t0) as f64 / clk_tck() / requests as f64 * 1e6;
+    Ok(Load {
+        rps,
+        requests,
+        errors: if errors.is_empty() {
+            "0".into()
+        } else {
+            errors.trim().to_string()
+        },
+        p50_ms: p50,
+        p99_ms: p99,
+        cpu_us,
+        rss_mb: status_kb(pid, "VmRSS:") as f64 / 1024.0,
+        hwm_mb: status_kb(pid, "VmHWM:") as f64 / 1024.0,
+        cache_mb: super::file_mb(cache_file),
+        startup_s,
+        resp_kb,
+    })
+}
+
+pub fn run(opts: &Opts) -> Result<()> {
+    super::ensure_tools()?;
+    super::build_release()?;
+    let dir = super::work_dir("server")?;
+    let secs = opts.num("duration", 20, 5)?;
+    let conns = opts.num("connections", 32, 32)?;
+    let cache_dir = super::work_dir("cache")?;
+    // the large cache: the cache benchmark's, else generate it (SQLite) with the same shape
+    let rows = opts.num("rows", 6_000_000, 600_000)?;
+    let dirs = opts.num("dirs", 100_000, 10_000)?;
+    let large_p = Params::fedora(rows, dirs, 700);
+    let mut large: PathBuf = cache_dir.join("pg.proto");
+    let mut large_note = format!(
+        "`target/bench/cache/pg.proto` written by `cargo xtask bench cache` ({})",
+        large_p.describe()
+    );
+    if !large.exists() {
+        eprintln!(
+            "bench: {} is missing; generating the large cache on SQLite",
+            large.display()
+        );
+        large = cache::build(&dir, "large", &large_p, false)?.cache;
+        large_note = format!("generated here on SQLite ({})", large_p.describe());
+    }
+    let small_p = Params::small();
+    let small = cache::build(&dir, "small", &small_p, false)?.cache;
+
+    let big = load(&dir, "large", &large, &large_p, secs, conns)?;
+    let little = load(&dir, "small", &small, &small_p, secs, conns)?;
+
+    let mut r = Report {
+        title: "mirrorlist-server (requests)".into(),
+        ..Default::default()
+    };
+    r.intro
+        .push(super::machine() + "; wrk (2 threads) and the server share the 2 cores.");
+    r.intro.push(String::new());
+    r.intro.push(format!(
+        "Command: `cargo xtask bench server{}`.",
+        opts.shown()
+    ));
+    r.intro.push(format!(
+        "Load: `wrk -t2 -c{conns} -d{secs}s --latency` on loopback after a 2 s warm-up; 70% `metalink?repo&arch`, 20% `mirrorlist?repo&arch`, 10% `mirrorlist?path`, `ip=` from 300 addresses (half inside host netblocks). Large cache: {large_note}. Small cache: {}.",
+        small_p.describe()
+    ));
+    r.header = [
+        "cache",
+        "cache file (MB)",
+        "start-up (s)",
+        "requests",
+        "req/s",
+        "errors",
+        "response (KB, mean)",
+        "p50 (ms)",
+        "p99 (ms)",
+        "CPU/request (µs)",
+        "RSS (MB)",
+        "peak RSS (MB)",
+    ]
+    .map(String::from)
+    .to_vec();
+    for (name, l) in [("large", &big), ("small", &little)] {
+        r.row(&[
+            &name,
+            &format!("{:.1}", l.cache_mb),
+            &format!("{:.1}", l.startup_s),
+            &l.requests,
+            &format!("{:.0}", l.rps),
+            &l.errors,
+            &format!("{:.1}", l.resp_kb),
+            &format!("{:.3}", l.p50_ms),
+            &format!("{:.3}", l.p99_ms),
+            &format!("{:.1}", l.cpu_us),
+            &format!("{:.0}", l.rss_mb),
+            &format!("{:.0}", l.hwm_mb),
+        ]);
+    }
+    r.notes.push("Targets: ≤ 40 µs CPU per request on the large cache; large within 1.5× small; RSS ≤ 1.5× the cache file; p99 < 2 ms.".into());
+    r.notes.push(String::new());
+    r.notes.push(format!(
+        "- CPU/request ≤ 40 µs (large): {} ({:.1} µs)",
+        verdict(big.cpu_us <= 40.0),
+        big.cpu_us
+    ));
+    r.notes.push(format!(
+        "- large within 1.5× small: {} ({:.1} / {:.1} µs = {:.2}×)",
+        verdict(big.cpu_us <= 1.5 * little.cpu_us),
+        big.cpu_us,
+        little.cpu_us,
+        big.cpu_us / little.cpu_us
+    ));
+    r.notes.push(format!(
+        "- RSS ≤ 1.5× cache file (large): {} (peak {:.0} MB for a {:.1} MB cache = {:.1}×)",
+        verdict(big.hwm_mb <= 1.5 * big.cache_mb),
+        big.hwm_mb,
+        big.cache_mb,
+        big.hwm_mb / big.cache_mb
+    ));
+    r.notes.push(format!(
+        "- p99 < 2 ms: {} (large {:.3} ms, small {:.3} ms)",
+        verdict(big.p99_ms < 2.0 && little.p99_ms < 2.0),
+        big.p99_ms,
+        little.p99_ms
+    ));
+    r.notes.push(String::new());
+    r.notes.push(format!(
+        "Server CPU per KB of response: large {:.2} µs/KB, small {:.2} µs/KB. wrk runs closed-loop at full speed, so with wrk, the server and other jobs on 2 cores the latency percentiles are mostly queueing at saturation, not service time.",
+        big.cpu_us / big.resp_kb,
+        little.cpu_us / little.resp_kb
+    ));
+    r.publish("server")
+}
