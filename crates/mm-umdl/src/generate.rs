@@ -52,8 +52,9 @@ impl Spec {
         let releases = (dirs / dirs_per_release).max(1);
         let packages_per_dir = (files / (releases * repos_per_release * package_dirs)).max(1);
         Spec {
-            fedora_releases: (0..releases as u32).map(|i| 40 - i).collect(),
-            epel_releases: (0..releases as u32).map(|i| 10 - i.min(9)).collect(),
+            // distinct release numbers at any size (counting down from 40 ran out at 40)
+            fedora_releases: (0..releases as u32).map(|i| 100 + i).collect(),
+            epel_releases: (0..releases as u32).map(|i| 10 + i).collect(),
             arches,
             package_dirs,
             packages_per_dir,
@@ -205,4 +206,22 @@ pub fn fullfiletimelist_for(top: &Path, prefix: &str) -> std::io::Result<String>
     }
     lines.sort_by(|a, b| a.rsplit('\t').next().cmp(&b.rsplit('\t').next()));
     Ok(format!("[Version]\n3\n\n[Files]\n{}\n\n[Checksums SHA1]\n\n[End]\n", lines.join("\n")))
+}
+
+#[cfg(test)]
+mod sized_tests {
+    use super::Spec;
+
+    #[test]
+    fn sized_specs_have_distinct_releases_at_any_size() {
+        let s = Spec::sized(100_000, 1_000_000);
+        let mut f = s.fedora_releases.clone();
+        f.dedup();
+        assert_eq!(f.len(), s.fedora_releases.len());
+        assert!(s.fedora_releases.len() > 40);
+        let mut e = s.epel_releases.clone();
+        e.sort();
+        e.dedup();
+        assert_eq!(e.len(), s.epel_releases.len());
+    }
 }

@@ -8,6 +8,7 @@
 
 mod cache;
 mod crawl;
+mod publiclist;
 mod server;
 mod umdl;
 
@@ -22,7 +23,7 @@ use anyhow::{Context, Result, bail};
 /// Entry point of `cargo xtask bench`.
 pub fn run(args: &[String]) -> Result<()> {
     let usage =
-        "usage: cargo xtask bench <umdl|crawl|cache|server|all> [--quick] [--KEY VALUE ...]";
+        "usage: cargo xtask bench <umdl|crawl|cache|server|publiclist|all> [--quick] [--KEY VALUE ...]";
     let Some(name) = args.first() else {
         bail!("{usage}")
     };
@@ -32,11 +33,13 @@ pub fn run(args: &[String]) -> Result<()> {
         "crawl" => crawl::run(&opts),
         "cache" => cache::run(&opts),
         "server" => server::run(&opts),
+        "publiclist" => publiclist::run(&opts),
         "all" => {
             umdl::run(&opts)?;
             crawl::run(&opts)?;
             cache::run(&opts)?;
-            server::run(&opts)
+            server::run(&opts)?;
+            publiclist::run(&opts)
         }
         other => bail!("unknown benchmark {other:?}; {usage}"),
     }
