@@ -77,6 +77,9 @@ fn test(extra: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The cargo-fuzz targets under `fuzz/fuzz_targets`.
+const FUZZ_TARGETS: &[&str] = &["mirrorlist_query"];
+
 /// Run every fuzz target for a bounded time (cargo-fuzz is installed when missing; the
 /// sanitizer flags it needs are unlocked on a stable toolchain with RUSTC_BOOTSTRAP).
 fn fuzz(seconds: u32) -> Result<()> {
@@ -86,7 +89,7 @@ fn fuzz(seconds: u32) -> Result<()> {
         run(cargo().args(["install", "--locked", "cargo-fuzz"]))?;
     }
     let corpus = root().join("target/fuzz-corpus");
-    for target in ["mirrorlist_query"] {
+    for target in FUZZ_TARGETS {
         let out = corpus.join(target);
         std::fs::create_dir_all(&out)?;
         eprintln!("xtask: fuzzing {target} for {seconds}s");
