@@ -2,10 +2,9 @@
 //! Fedora-shaped trees, against SQLite and PostgreSQL, with a real rsync daemon.
 
 use std::collections::BTreeSet;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use diesel::prelude::*;
 use mm_core::schema::*;
@@ -377,46 +376,9 @@ fn cli_usage_errors_list_and_missing_category() {
     });
 }
 
-/// An rsync daemon serving `root` as module `pub` on 127.0.0.1; killed on drop.
-struct RsyncDaemon {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for RsyncDaemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn rsync_daemon(path: &Path) -> RsyncDaemon {
-    let rsync = mm_testkit::require_tool("rsync");
-    let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let conf = dir.path().join("rsyncd.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "use chroot = no\nuid = root\ngid = root\npid file = {}/rsyncd.pid\n[pub]\npath = {}\nread only = yes\n",
-            dir.path().display(),
-            path.display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new(rsync)
-        .args(["--daemon", "--no-detach", "--address=127.0.0.1"])
-        .arg(format!("--port={port}"))
-        .arg(format!("--config={}", conf.display()))
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "rsync daemon did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    RsyncDaemon { child, port, _dir: dir }
+/// An rsync daemon serving `root` as module `pub` on 127.0.0.1 (testkit's); killed on drop.
+fn rsync_daemon(path: &Path) -> mm_testkit::servers::Server {
+    mm_testkit::servers::rsync_daemon_modules(&[("pub", path)])
 }
 
 #[test]
