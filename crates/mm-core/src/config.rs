@@ -412,6 +412,18 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
+        for (key, p) in [
+            ("sync_out.ssh_key", &self.sync_out.ssh_key),
+            ("sync_out.known_hosts", &self.sync_out.known_hosts),
+        ] {
+            let text = p.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+            if text.contains('\'') && text.contains('"') {
+                return Err(invalid(
+                    key.into(),
+                    "a path holding both ' and \" cannot be passed to ssh through rsync".into(),
+                ));
+            }
+        }
         if self.mirrorlist.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(invalid(
                 "mirrorlist.listen".into(),

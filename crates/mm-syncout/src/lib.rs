@@ -139,20 +139,33 @@ fn is_remote(target: &str) -> bool {
     }
 }
 
+/// The `rsync -e` command line. rsync splits it on spaces and honours single and double
+/// quotes (not backslashes), so paths are quoted: a key file under a directory with a space
+/// in its name must reach ssh as one argument.
+fn ssh_command(opts: &SyncOptions) -> String {
+    let mut ssh = String::from("ssh -o BatchMode=yes");
+    if let Some(k) = &opts.ssh_key {
+        ssh.push_str(&format!(" -i {}", rsync_quote(&k.display().to_string())));
+    }
+    if let Some(k) = &opts.known_hosts {
+        ssh.push_str(&format!(" -o {}", rsync_quote(&format!("UserKnownHostsFile={}", k.display()))));
+    }
+    ssh
+}
+
+/// Quote one argument for rsync's `-e` splitter: single quotes unless the text holds one,
+/// then double quotes. (A path holding both kinds is rejected when the config is read.)
+fn rsync_quote(arg: &str) -> String {
+    if arg.contains('\'') { format!("\"{arg}\"") } else { format!("'{arg}'") }
+}
+
 fn rsync_command(opts: &SyncOptions, sources: &[String], dest: &str) -> Command {
     let mut c = Command::new("rsync");
     // --checksum: a new cache written in the same second with the same size as the old
     // one must not be skipped by rsync's size+mtime quick check.
     c.args(["-az", "--checksum", "--delete-delay", "--delay-updates", "--stats"]);
     if is_remote(dest) && !dest.starts_with("rsync://") {
-        let mut ssh = String::from("ssh -o BatchMode=yes");
-        if let Some(k) = &opts.ssh_key {
-            ssh.push_str(&format!(" -i {}", k.display()));
-        }
-        if let Some(k) = &opts.known_hosts {
-            ssh.push_str(&format!(" -o UserKnownHostsFile={}", k.display()));
-        }
-        c.arg("-e").arg(ssh);
+        c.arg("-e").arg(ssh_command(opts));
     }
     c.args(sources).arg(dest);
     c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());

@@ -204,3 +204,37 @@ fn two_local_targets_succeed_and_an_unreachable_ssh_target_is_named() {
         assert!(Path::new(dir).join("mirrorlist_cache.proto").is_file());
     }
 }
+
+#[test]
+fn an_ssh_key_path_with_a_space_reaches_ssh_as_one_argument() {
+    mm_testkit::require_tool("ssh");
+    let t = tempfile::tempdir().unwrap();
+    // The key need not exist: ssh names the file it could not read, and a path split at
+    // the space would instead make ssh take "dir/id_ed25519" for the host name.
+    let key = t.path().join("key dir").join("id_ed25519");
+    let unreachable = "mirrormanager@127.0.0.254:/var/lib/mirrormanager".to_string();
+    let s = setup(std::slice::from_ref(&unreachable), 30);
+    let mut cfg = std::fs::read_to_string(&s.config).unwrap();
+    cfg = cfg.replace(
+        "[sync_out]\n",
+        &format!("[sync_out]\nssh_key = {:?}\n", key.display().to_string()),
+    );
+    std::fs::write(&s.config, cfg).unwrap();
+    let o = run(&s, &[]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains(&format!("{}", key.display())), "{out}");
+    assert!(!out.contains("Could not resolve hostname"), "{out}");
+}
+
+#[test]
+fn an_ssh_key_path_with_both_quote_kinds_is_a_config_error() {
+    let s = setup(&[], 30);
+    let mut cfg = std::fs::read_to_string(&s.config).unwrap();
+    cfg = cfg.replace("[sync_out]\n", "[sync_out]\nssh_key = \"/etc/it's \\\"odd\\\"/key\"\n");
+    std::fs::write(&s.config, cfg).unwrap();
+    let o = run(&s, &[]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("sync_out.ssh_key"), "{out}");
+}
