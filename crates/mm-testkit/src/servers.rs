@@ -231,7 +231,25 @@ pub fn fault_http(fault: Fault) -> FaultServer {
 
 /// Close a connection with a TCP reset (SO_LINGER 0) instead of a clean FIN.
 fn socket_reset(conn: &TcpStream) -> std::io::Result<()> {
-    // A drop with a zero linger time sends RST; std has no stable set_linger, so the reset
-    // is approximated by shutting down both directions mid-answer.
-    conn.shutdown(std::net::Shutdown::Both)
+    // SO_LINGER on with a zero timeout makes close() drop the connection with a TCP RST
+    // instead of a FIN, which is what a crashing or firewalled mirror produces; the caller
+    // drops `conn` right after.
+    socket2::SockRef::from(conn).set_linger(Some(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{ErrorKind, Read, Write};
+
+    #[test]
+    fn reset_fault_sends_a_tcp_reset() {
+        let f = fault_http(Fault::Reset);
+        let mut c = TcpStream::connect(("127.0.0.1", f.port)).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut buf = Vec::new();
+        let e = c.read_to_end(&mut buf).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e}");
+    }
 }
