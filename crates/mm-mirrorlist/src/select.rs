@@ -136,41 +136,67 @@ impl Picker<'_> {
                 .is_some_and(|c| allowed.binary_search(&c).is_ok())
     }
 
-    /// Add one tier; returns how many hosts it added. Country-allowed lists apply to the
+    /// Add one tier from host lists sorted by host number (the directory's public list or
+    /// country lists); returns how many hosts it added. Country-allowed lists apply to the
     /// country, continent and global tiers, not to a mirror's own netblocks and ASNs.
-    fn tier<'h>(&mut self, tier: Tier, hosts: impl IntoIterator<Item = &'h u32>) -> usize {
-        self.add(tier, hosts, true)
+    /// `public`: the lists are the directory's public hosts (none is private).
+    fn tier(&mut self, tier: Tier, lists: &[&[u32]], public: bool) -> usize {
+        let from = self.out.len();
+        let base = self.dir.ents.start;
+        let ix = self.ix;
+        let ents = &ix.ent_host[base as usize..self.dir.ents.end as usize];
+        for hosts in lists {
+            // Both sides are sorted: walk them together, or binary-search a short list.
+            let dense = hosts.len() * 8 >= ents.len();
+            let mut j = 0;
+            for &h in *hosts {
+                if dense {
+                    while j < ents.len() && ents[j] < h {
+                        j += 1;
+                    }
+                } else {
+                    j += ents[j..].partition_point(|&x| x < h);
+                }
+                if j == ents.len() {
+                    break;
+                }
+                if ents[j] == h {
+                    self.consider(h, base + j as u32, true, public);
+                }
+            }
+        }
+        self.close(tier, from)
     }
 
+    /// Add one tier of a mirror's own hosts (netblock, Internet2, ASN).
     fn preferred<'h>(&mut self, tier: Tier, hosts: impl IntoIterator<Item = &'h u32>) -> usize {
-        self.add(tier, hosts, false)
-    }
-
-    fn add<'h>(
-        &mut self,
-        tier: Tier,
-        hosts: impl IntoIterator<Item = &'h u32>,
-        check_allowed: bool,
-    ) -> usize {
         let from = self.out.len();
         for &h in hosts {
-            let (word, bit) = (h as usize / 64, 1u64 << (h % 64));
-            if self.seen[word] & bit != 0 {
-                continue;
+            if let Some(ent) = self.ix.entry(self.dir, h) {
+                self.consider(h, ent, false, false);
             }
-            let Some(ent) = self.ix.entry(self.dir, h) else {
-                continue;
-            };
-            if (check_allowed && !self.allowed(h)) || !(self.usable)(ent) {
-                continue;
-            }
-            self.seen[word] |= bit;
-            self.out.push(Pick {
-                host: h,
-                ent,
-                private: !self.ix.is_global(self.dir, h),
-            });
         }
+        self.close(tier, from)
+    }
+
+    /// Take host `h` (entry `ent` of the directory) unless already taken, not allowed for
+    /// the client or without a usable URL.
+    fn consider(&mut self, h: u32, ent: u32, check_allowed: bool, public: bool) {
+        let (word, bit) = (h as usize / 64, 1u64 << (h % 64));
+        if self.seen[word] & bit != 0 || (check_allowed && !self.allowed(h)) || !(self.usable)(ent)
+        {
+            return;
+        }
+        self.seen[word] |= bit;
+        self.out.push(Pick {
+            host: h,
+            ent,
+            private: !public && !self.ix.is_global(self.dir, h),
+        });
+    }
+
+    /// Shuffle the hosts added since `from` by bandwidth; returns how many there are.
+    fn close(&mut self, tier: Tier, from: usize) -> usize {
         let hosts = &self.ix.hosts;
         weighted_shuffle(&mut self.out[from..], |p: Pick| {
             hosts[p.host as usize].weight
@@ -235,10 +261,10 @@ pub fn select(
         // Only what was asked for: no GeoIP, no continent/global fill.
         for c in &params.countries {
             if c == "GLOBAL" {
-                p.tier(Tier::Global, ix.global(dir));
+                p.tier(Tier::Global, &[ix.global(dir)], true);
                 header.push_str("country = global ");
             } else if let Some(hosts) = find(c) {
-                p.tier(Tier::Country, ix.list(hosts));
+                p.tier(Tier::Country, &[ix.list(hosts)], false);
                 header.push_str(&format!("country = {c} "));
             }
         }
@@ -252,7 +278,11 @@ pub fn select(
             continents.dedup();
             let exclude: Vec<&str> = params.countries.iter().map(String::as_str).collect();
             let cs = continent_hosts(&continents, &exclude);
-            p.tier(Tier::Continent, cs.iter().flat_map(|c| ix.list(c).iter()));
+            p.tier(
+                Tier::Continent,
+                &cs.iter().map(|c| ix.list(c)).collect::<Vec<_>>(),
+                false,
+            );
             for c in cs {
                 header.push_str(&format!("country = {} ", name(c)));
             }
@@ -294,7 +324,7 @@ pub fn select(
     }
     if let Some(c) = &client.country
         && let Some(hosts) = find(c)
-        && p.tier(Tier::Country, ix.list(hosts)) > 0
+        && p.tier(Tier::Country, &[ix.list(hosts)], false) > 0
     {
         header.push_str(&format!("country = {c} "));
     }
@@ -302,14 +332,19 @@ pub fn select(
     if let Some(cont) = &client.continent {
         let exclude: Vec<&str> = client.country.iter().map(String::as_str).collect();
         let cs = continent_hosts(&[cont.as_str()], &exclude);
-        if p.tier(Tier::Continent, cs.iter().flat_map(|c| ix.list(c).iter())) > 0 {
+        if p.tier(
+            Tier::Continent,
+            &cs.iter().map(|c| ix.list(c)).collect::<Vec<_>>(),
+            false,
+        ) > 0
+        {
             for c in cs {
                 header.push_str(&format!("country = {} ", name(c)));
             }
         }
     }
     if p.out.len() < minimum {
-        p.tier(Tier::Global, ix.global(dir));
+        p.tier(Tier::Global, &[ix.global(dir)], true);
         header.push_str("country = global ");
     }
     Selection {
