@@ -119,6 +119,16 @@ fn host_urls(
 
 /// The first usable URL of an entry.
 fn first_url(ix: &Index, ent: u32, kind: Kind, protocols: &[String]) -> Option<u32> {
+    let set = &ix.sets[ix.ent_set[ent as usize] as usize];
+    if protocols.is_empty() {
+        // Pre-computed: the first URL is usable for a metalink, the first http(s)/ftp one
+        // for a mirrorlist.
+        let k = match kind {
+            Kind::Metalink => 0,
+            Kind::Mirrorlist => set.first_ml as usize,
+        };
+        return set.urls.get(k).copied();
+    }
     let mut first = None;
     host_urls(ix, ent, kind, protocols, |_, u| {
         first = Some(u);
@@ -384,11 +394,11 @@ pub fn answer(
         if sel.embargoed {
             body.push_str("# no mirrors for embargoed countries\n");
         }
+        let suffix_nl = format!("{suffix}\n");
         for p in &sel.hosts {
             if let Some(u) = first_url(ix, p.ent, Kind::Mirrorlist, &params.protocols) {
                 body.push_str(&ix.urls[u as usize].base);
-                body.push_str(&suffix);
-                body.push('\n');
+                body.push_str(&suffix_nl);
             }
         }
         return Reply {
@@ -414,7 +424,7 @@ pub fn answer(
         return r;
     };
     let file_name = tail.rsplit('/').next().unwrap_or(&tail);
-    let suffix = xml_escape(&suffix);
+    let suffix_close = format!("{}</url>\n", xml_escape(&suffix));
     let mut out = String::with_capacity(2048 + sel.hosts.len() * 4 * (suffix.len() + 160));
     out.push_str(&metalink_head(&pubdate()));
     out.push_str(" <files>\n");
@@ -430,21 +440,19 @@ pub fn answer(
         out.push_str("   </mm0:alternates>\n");
     }
     out.push_str("   <resources maxconnections=\"1\">\n");
-    let mut digits = [0u8; 3];
     for (i, p) in sel.hosts.iter().enumerate() {
-        let pref = preference(100usize.saturating_sub(i).max(1), &mut digits);
+        let pref = 100usize.saturating_sub(i).max(1);
         let set = &ix.sets[ix.ent_set[p.ent as usize] as usize];
         host_urls(ix, p.ent, Kind::Metalink, &params.protocols, |k, u| {
             let url = &ix.urls[u as usize];
             out.push_str(&set.ml_head[k]);
-            out.push_str(pref);
+            push_preference(&mut out, pref);
             out.push_str(if p.private {
                 &url.ml_private
             } else {
                 &url.ml_public
             });
-            out.push_str(&suffix);
-            out.push_str("</url>\n");
+            out.push_str(&suffix_close);
             true
         });
     }
@@ -459,20 +467,16 @@ pub fn answer(
     }
 }
 
-/// `n` (1..=999) in decimal, written into `buf`.
-fn preference(n: usize, buf: &mut [u8; 3]) -> &str {
-    let n = n.min(999);
-    let mut i = 3;
-    let mut v = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+/// Append `n` (1..=100) in decimal.
+fn push_preference(out: &mut String, n: usize) {
+    if n >= 100 {
+        out.push_str("100");
+        return;
     }
-    std::str::from_utf8(&buf[i..]).unwrap_or("1")
+    if n >= 10 {
+        out.push(char::from(b'0' + (n / 10) as u8));
+    }
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 fn fmt_time(t: u64) -> String {

@@ -63,6 +63,9 @@ pub struct UrlSet {
     pub urls: Box<[u32]>,
     /// For each URL: `    <url protocol="…" type="…" location="…" preference="`.
     pub ml_head: Box<[Box<str>]>,
+    /// Position of the first https/http/ftp URL (what a mirrorlist offers); `urls.len()`
+    /// when there is none.
+    pub first_ml: u32,
 }
 
 /// What is known about a host.
@@ -361,10 +364,15 @@ impl IndexBuilder {
                     .into()
                 })
                 .collect();
+            let first_ml = v
+                .iter()
+                .position(|&u| self.ix.urls[u as usize].rank < 3)
+                .unwrap_or(v.len()) as u32;
             self.ix.sets.push(UrlSet {
                 host,
                 urls: v.into(),
                 ml_head,
+                first_ml,
             });
         }
         self.set_ids = HashMap::new();

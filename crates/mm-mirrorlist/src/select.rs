@@ -50,18 +50,25 @@ pub fn locate(ix: &Index, geo: &Geo, ip: IpAddr) -> Client {
 }
 
 /// Shuffle so that an item's chance of coming early is proportional to its weight
-/// (Efraimidis–Spirakis: sort by `-ln(u) / w`).
+/// (Efraimidis–Spirakis: sort by `-ln(u) / w`). The keys are sorted as `f32` bit patterns
+/// (order-preserving for positive floats) packed with the item's position into a `u64`.
 pub fn weighted_shuffle<T: Copy>(items: &mut [T], weight: impl Fn(T) -> f64) {
-    let mut keyed: Vec<(f64, T)> = items
+    if items.len() < 2 {
+        return;
+    }
+    let mut keyed: Vec<u64> = items
         .iter()
-        .map(|&h| {
+        .enumerate()
+        .map(|(i, &h)| {
             let u = 1.0 - fastrand::f64(); // (0, 1]
-            (-u.ln() / weight(h).max(1e-9), h)
+            let key = ((-u.ln() / weight(h).max(1e-9)) as f32).abs();
+            (u64::from(key.to_bits()) << 32) | i as u64
         })
         .collect();
-    keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-    for (slot, (_, h)) in items.iter_mut().zip(keyed) {
-        *slot = h;
+    keyed.sort_unstable();
+    let orig = items.to_vec();
+    for (slot, k) in items.iter_mut().zip(keyed) {
+        *slot = orig[(k & 0xffff_ffff) as usize];
     }
 }
 
