@@ -132,6 +132,12 @@ struct Load {
     index_mb: Option<f64>,
 }
 
+/// The index size the server logs at load (`… index ~N MB)`), from its last load.
+fn index_mb(log: &str) -> Option<f64> {
+    let at = log.rfind("index ~")? + "index ~".len();
+    log[at..].split_whitespace().next()?.parse().ok()
+}
+
 fn ms(v: &str) -> f64 {
     let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
     let x: f64 = num.parse().unwrap_or(f64::NAN);
@@ -192,10 +198,7 @@ fn load(
     let startup_s = started.elapsed().as_secs_f64();
     let index_mb = std::fs::read_to_string(sub.join("server.log"))
         .ok()
-        .and_then(|log| {
-            let at = log.rfind("index ~")? + "index ~".len();
-            log[at..].split_whitespace().next()?.parse().ok()
-        });
+        .and_then(|log| index_mb(&log));
     let script = sub.join("mix.lua");
     std::fs::write(&script, lua(&requests(p, 5000)))?;
     // warm-up, then the measured run
@@ -407,4 +410,17 @@ pub fn run(opts: &Opts) -> Result<()> {
         little.cpu_us / little.resp_kb
     ));
     r.publish("server")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::index_mb;
+
+    #[test]
+    fn index_size_is_read_from_the_last_load_line() {
+        let log = "INFO loaded a.proto (time 1, 2 directories, index ~3 MB)\n\
+                   INFO loaded a.proto (time 2, 2 directories, index ~122 MB)\n";
+        assert_eq!(index_mb(log), Some(122.0));
+        assert_eq!(index_mb("INFO listening on 127.0.0.1:1\n"), None);
+    }
 }
