@@ -8,9 +8,9 @@ use std::net::IpAddr;
 use mm_cachefile::FileDetailsType;
 
 use crate::geo::Geo;
-use crate::index::{DirEntry, Index};
+use crate::index::{Dir, Index, xml_escape};
 use crate::request::{Params, client_ip};
-use crate::select::{Client, locate, select};
+use crate::select::{Client, Tier, locate, select};
 
 /// Which document a request wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,8 @@ pub struct Reply {
     pub location: Option<String>,
     /// The access-log line, for successful repo/arch requests.
     pub access: Option<String>,
+    /// The tier of the first mirror offered (`None` when no mirror was chosen).
+    pub tier: Option<Tier>,
 }
 
 /// Server-wide settings a request needs.
@@ -40,7 +42,6 @@ pub struct Settings {
 
 const TEXT: &str = "text/plain; charset=utf-8";
 const METALINK: &str = "application/metalink+xml";
-const PROTO_ORDER: [&str; 4] = ["https", "http", "ftp", "rsync"];
 
 fn text(status: u16, body: String) -> Reply {
     Reply {
@@ -49,14 +50,8 @@ fn text(status: u16, body: String) -> Reply {
         body,
         location: None,
         access: None,
+        tier: None,
     }
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn metalink_head(now: &str) -> String {
@@ -66,7 +61,9 @@ fn metalink_head(now: &str) -> String {
 }
 
 fn pubdate() -> String {
-    chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+    chrono::Utc::now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
 }
 
 /// A Metalink failure document: an XML comment saying what went wrong.
@@ -78,6 +75,7 @@ pub fn metalink_failure(status: u16, message: &str) -> Reply {
         body: format!("{}<!-- {msg} -->\n</metalink>\n", metalink_head(&pubdate())),
         location: None,
         access: None,
+        tier: None,
     }
 }
 
@@ -88,38 +86,60 @@ fn failure(kind: Kind, status: u16, message: &str, extra: &str) -> Reply {
     }
 }
 
-fn scheme(url: &str) -> &str {
-    url.split_once("://").map(|(s, _)| s).unwrap_or("")
+/// Whether URL `u` may be offered for this request.
+fn url_ok(ix: &Index, u: u32, kind: Kind, protocols: &[String]) -> bool {
+    let url = &ix.urls[u as usize];
+    if !protocols.is_empty() {
+        protocols.iter().any(|p| **p == *url.scheme)
+    } else {
+        kind == Kind::Metalink || url.rank < 3
+    }
 }
 
-fn proto_rank(p: &str) -> usize {
-    PROTO_ORDER.iter().position(|x| *x == p).unwrap_or(PROTO_ORDER.len())
-}
-
-/// The URLs of a host usable for this request, best protocol first.
-fn host_urls<'a>(ix: &'a Index, dir: &DirEntry, host: i64, kind: Kind, protocols: &[String]) -> Vec<&'a str> {
-    let mut v: Vec<&str> = dir
-        .by_host
-        .get(&host)
-        .into_iter()
-        .flatten()
-        .filter_map(|id| ix.urls.get(id).map(String::as_str))
-        .filter(|u| {
-            let s = scheme(u);
-            if !protocols.is_empty() {
-                protocols.iter().any(|p| p == s)
-            } else {
-                kind == Kind::Metalink || matches!(s, "https" | "http" | "ftp")
+/// The URLs (positions in the entry's URL set) usable for this request, best protocol
+/// first, each URL once.
+fn host_urls(
+    ix: &Index,
+    ent: u32,
+    kind: Kind,
+    protocols: &[String],
+    mut f: impl FnMut(usize, u32) -> bool,
+) {
+    let set = &ix.sets[ix.ent_set[ent as usize] as usize];
+    let mut last = u32::MAX;
+    for (i, &u) in set.urls.iter().enumerate() {
+        if u != last && url_ok(ix, u, kind, protocols) {
+            last = u;
+            if !f(i, u) {
+                return;
             }
-        })
-        .collect();
-    v.sort_by_key(|u| proto_rank(scheme(u)));
-    v.dedup();
-    v
+        }
+    }
 }
 
-fn join_url(base: &str, subpath: &str, tail: &str) -> String {
-    let mut u = base.trim_end_matches('/').to_string();
+/// The first usable URL of an entry.
+fn first_url(ix: &Index, ent: u32, kind: Kind, protocols: &[String]) -> Option<u32> {
+    let set = &ix.sets[ix.ent_set[ent as usize] as usize];
+    if protocols.is_empty() {
+        // Pre-computed: the first URL is usable for a metalink, the first http(s)/ftp one
+        // for a mirrorlist.
+        let k = match kind {
+            Kind::Metalink => 0,
+            Kind::Mirrorlist => set.first_ml as usize,
+        };
+        return set.urls.get(k).copied();
+    }
+    let mut first = None;
+    host_urls(ix, ent, kind, protocols, |_, u| {
+        first = Some(u);
+        false
+    });
+    first
+}
+
+/// What follows a mirror's base URL: `/<subpath>/<tail>`.
+fn url_suffix(subpath: &str, tail: &str) -> String {
+    let mut u = String::new();
     let sub = subpath.trim_matches('/');
     if !sub.is_empty() {
         u.push('/');
@@ -133,7 +153,7 @@ fn join_url(base: &str, subpath: &str, tail: &str) -> String {
 /// What a request resolved to.
 struct Target<'a> {
     directory: &'a str,
-    dir: &'a DirEntry,
+    dir: &'a Dir,
     /// File under the directory (metalink: `repomd.xml` under the repodata directory).
     file: Option<String>,
     header: String,
@@ -143,28 +163,46 @@ struct Target<'a> {
 
 fn resolve<'a>(ix: &'a Index, params: &Params, kind: Kind) -> Result<Target<'a>, Reply> {
     if let (Some(repo), Some(arch)) = (&params.repo, &params.arch) {
-        let repo = ix.repo_redirect.get(repo).cloned().unwrap_or_else(|| repo.clone());
-        let arch = if repo.contains("source") { "source".to_string() } else { arch.clone() };
+        let repo = ix
+            .repo_redirect
+            .get(repo)
+            .cloned()
+            .unwrap_or_else(|| repo.clone());
+        let arch = if repo.contains("source") {
+            "source".to_string()
+        } else {
+            arch.clone()
+        };
         let header = format!("# repo = {repo} arch = {arch} ");
         if ix.disabled.contains(&repo) {
-            return Err(failure(kind, 200, &format!("repo = {repo} arch = {arch} error: repo disabled"), ""));
+            return Err(failure(
+                kind,
+                200,
+                &format!("repo = {repo} arch = {arch} error: repo disabled"),
+                "",
+            ));
         }
         let Some((directory, dir)) = ix
             .repo_arch
             .get(&format!("{repo}+{arch}"))
-            .and_then(|d| ix.dirs.get_key_value(d.as_str()))
+            .and_then(|d| ix.dir(d))
         else {
             let mut extra = String::from("# following repositories are available:\n");
             for (r, a) in ix.available() {
                 let _ = writeln!(extra, "# repo={r}&arch={a}");
             }
-            return Err(failure(kind, 404, &format!("repo = {repo} arch = {arch} error: invalid repo or arch"), &extra));
+            return Err(failure(
+                kind,
+                404,
+                &format!("repo = {repo} arch = {arch} error: invalid repo or arch"),
+                &extra,
+            ));
         };
         if kind == Kind::Metalink {
             // Like Fedora's server: the hosts are those of the repodata directory itself
             // (a mirror may be current for os/ but not yet for os/repodata/).
             let repodata = format!("{directory}/repodata");
-            if let Some((directory, dir)) = ix.dirs.get_key_value(repodata.as_str()) {
+            if let Some((directory, dir)) = ix.dir(&repodata) {
                 return Ok(Target {
                     directory,
                     dir,
@@ -187,7 +225,7 @@ fn resolve<'a>(ix: &'a Index, params: &Params, kind: Kind) -> Result<Target<'a>,
         let clean = path.trim_matches('/');
         let header = format!("# path = {clean} ");
         if kind == Kind::Mirrorlist
-            && let Some((directory, dir)) = ix.dirs.get_key_value(clean)
+            && let Some((directory, dir)) = ix.dir(clean)
         {
             return Ok(Target {
                 directory,
@@ -200,7 +238,7 @@ fn resolve<'a>(ix: &'a Index, params: &Params, kind: Kind) -> Result<Target<'a>,
         // The nearest enclosing directory the cache knows; the rest is the file.
         let mut cut = clean.len();
         while let Some(pos) = clean[..cut].rfind('/') {
-            if let Some((directory, dir)) = ix.dirs.get_key_value(&clean[..pos]) {
+            if let Some((directory, dir)) = ix.dir(&clean[..pos]) {
                 return Ok(Target {
                     directory,
                     dir,
@@ -211,10 +249,20 @@ fn resolve<'a>(ix: &'a Index, params: &Params, kind: Kind) -> Result<Target<'a>,
             }
             cut = pos;
         }
-        return Err(failure(kind, 404, &format!("path = {clean} error: invalid path"), ""));
+        return Err(failure(
+            kind,
+            404,
+            &format!("path = {clean} error: invalid path"),
+            "",
+        ));
     }
     // Fedora's server answers 200 here; clients never send such requests.
-    Err(failure(kind, 200, "either path=, or repo= and arch= must be specified", ""))
+    Err(failure(
+        kind,
+        200,
+        "either path=, or repo= and arch= must be specified",
+        "",
+    ))
 }
 
 fn file_details<'a>(ix: &'a Index, directory: &str, file: &str) -> Option<&'a [FileDetailsType]> {
@@ -231,12 +279,21 @@ fn file_details<'a>(ix: &'a Index, directory: &str, file: &str) -> Option<&'a [F
 
 fn write_details(out: &mut String, d: &FileDetailsType, indent: &str) {
     if d.timestamp != 0 {
-        let _ = writeln!(out, "{indent}<mm0:timestamp>{}</mm0:timestamp>", d.timestamp);
+        let _ = writeln!(
+            out,
+            "{indent}<mm0:timestamp>{}</mm0:timestamp>",
+            d.timestamp
+        );
     }
     if d.size != 0 {
         let _ = writeln!(out, "{indent}<size>{}</size>", d.size);
     }
-    let hashes = [("md5", &d.md5), ("sha1", &d.sha1), ("sha256", &d.sha256), ("sha512", &d.sha512)];
+    let hashes = [
+        ("md5", &d.md5),
+        ("sha1", &d.sha1),
+        ("sha256", &d.sha256),
+        ("sha512", &d.sha512),
+    ];
     if hashes.iter().any(|(_, h)| h.is_some()) {
         let _ = writeln!(out, "{indent}<verification>");
         for (t, h) in hashes {
@@ -269,8 +326,18 @@ pub fn answer(
     };
     let client: Client = locate(ix, geo, ip);
     let dir = target.dir;
-    let usable = |h: i64| !host_urls(ix, dir, h, kind, &params.protocols).is_empty();
-    let sel = select(ix, geo, dir, &params, &client, settings.minimum, &settings.embargoed, &usable);
+    let usable = |ent: u32| first_url(ix, ent, kind, &params.protocols).is_some();
+    let sel = select(
+        ix,
+        geo,
+        dir,
+        &params,
+        &client,
+        settings.minimum,
+        &settings.embargoed,
+        &usable,
+    );
+    let tier = Some(sel.tier);
     let mut header = target.header.clone();
     header.push_str(&sel.header);
     if !params.protocols.is_empty() {
@@ -285,40 +352,54 @@ pub fn answer(
         )
     });
     let tail = target.file.clone().unwrap_or_default();
+    let suffix = url_suffix(subpath, &tail);
 
-    if kind == Kind::Mirrorlist || params.redirect {
-        let urls: Vec<String> = sel
+    if params.redirect {
+        let first = sel
             .hosts
             .iter()
-            .filter_map(|(h, _)| {
-                host_urls(ix, dir, *h, Kind::Mirrorlist, &params.protocols)
-                    .first()
-                    .map(|u| join_url(u, subpath, &tail))
-            })
-            .collect();
-        if params.redirect {
-            return match urls.first() {
-                Some(u) => Reply {
+            .find_map(|p| first_url(ix, p.ent, Kind::Mirrorlist, &params.protocols));
+        return match first {
+            Some(u) => {
+                let u = format!("{}{suffix}", ix.urls[u as usize].base);
+                Reply {
                     status: 302,
                     content_type: TEXT,
                     body: format!("{u}\n"),
-                    location: Some(u.clone()),
+                    location: Some(u),
                     access,
-                },
-                None => text(404, format!("{header}\n# no mirrors found\n")),
-            };
-        }
-        let mut body = header.trim_end().to_string();
+                    tier,
+                }
+            }
+            None => {
+                let mut r = text(404, format!("{header}\n# no mirrors found\n"));
+                r.tier = tier;
+                r
+            }
+        };
+    }
+    if kind == Kind::Mirrorlist {
+        let mut body =
+            String::with_capacity(header.len() + 128 + sel.hosts.len() * (suffix.len() + 64));
+        body.push_str(header.trim_end());
         body.push('\n');
         if params.time {
-            let _ = writeln!(body, "# database creation time: {} ({})", ix.time, fmt_time(ix.time));
+            let _ = writeln!(
+                body,
+                "# database creation time: {} ({})",
+                ix.time,
+                fmt_time(ix.time)
+            );
         }
         if sel.embargoed {
             body.push_str("# no mirrors for embargoed countries\n");
         }
-        for u in urls {
-            body.push_str(&u);
-            body.push('\n');
+        let suffix_nl = format!("{suffix}\n");
+        for p in &sel.hosts {
+            if let Some(u) = first_url(ix, p.ent, Kind::Mirrorlist, &params.protocols) {
+                body.push_str(&ix.urls[u as usize].base);
+                body.push_str(&suffix_nl);
+            }
         }
         return Reply {
             status: 200,
@@ -326,15 +407,26 @@ pub fn answer(
             body,
             location: None,
             access,
+            tier,
         };
     }
 
     // Metalink.
     let Some(details) = file_details(ix, target.directory, &tail) else {
-        return metalink_failure(404, &format!("Metalink error: no file details for {}/{tail}", target.directory));
+        let mut r = metalink_failure(
+            404,
+            &format!(
+                "Metalink error: no file details for {}/{tail}",
+                target.directory
+            ),
+        );
+        r.tier = tier;
+        return r;
     };
     let file_name = tail.rsplit('/').next().unwrap_or(&tail);
-    let mut out = metalink_head(&pubdate());
+    let suffix_close = format!("{}</url>\n", xml_escape(&suffix));
+    let mut out = String::with_capacity(2048 + sel.hosts.len() * 4 * (suffix.len() + 160));
+    out.push_str(&metalink_head(&pubdate()));
     out.push_str(" <files>\n");
     let _ = writeln!(out, "  <file name=\"{}\">", xml_escape(file_name));
     write_details(&mut out, &details[0], "   ");
@@ -348,19 +440,21 @@ pub fn answer(
         out.push_str("   </mm0:alternates>\n");
     }
     out.push_str("   <resources maxconnections=\"1\">\n");
-    for (i, (h, private)) in sel.hosts.iter().enumerate() {
+    for (i, p) in sel.hosts.iter().enumerate() {
         let pref = 100usize.saturating_sub(i).max(1);
-        let location = ix.host_country.get(h).map(String::as_str).unwrap_or("");
-        for u in host_urls(ix, dir, *h, Kind::Metalink, &params.protocols) {
-            let s = scheme(u);
-            let _ = writeln!(
-                out,
-                "    <url protocol=\"{s}\" type=\"{s}\" location=\"{}\" preference=\"{pref}\"{}>{}</url>",
-                xml_escape(location),
-                if *private { " mm0:private=\"True\"" } else { "" },
-                xml_escape(&join_url(u, subpath, &tail))
-            );
-        }
+        let set = &ix.sets[ix.ent_set[p.ent as usize] as usize];
+        host_urls(ix, p.ent, Kind::Metalink, &params.protocols, |k, u| {
+            let url = &ix.urls[u as usize];
+            out.push_str(&set.ml_head[k]);
+            push_preference(&mut out, pref);
+            out.push_str(if p.private {
+                &url.ml_private
+            } else {
+                &url.ml_public
+            });
+            out.push_str(&suffix_close);
+            true
+        });
     }
     out.push_str("   </resources>\n  </file>\n </files>\n</metalink>\n");
     Reply {
@@ -369,7 +463,20 @@ pub fn answer(
         body: out,
         location: None,
         access,
+        tier,
     }
+}
+
+/// Append `n` (1..=100) in decimal.
+fn push_preference(out: &mut String, n: usize) {
+    if n >= 100 {
+        out.push_str("100");
+        return;
+    }
+    if n >= 10 {
+        out.push(char::from(b'0' + (n / 10) as u8));
+    }
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 fn fmt_time(t: u64) -> String {

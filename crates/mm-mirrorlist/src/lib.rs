@@ -7,6 +7,7 @@ pub mod cli;
 pub mod answer;
 pub mod geo;
 pub mod index;
+pub mod load;
 pub mod request;
 pub mod select;
 pub mod server;

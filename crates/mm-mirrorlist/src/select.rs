@@ -1,11 +1,11 @@
 //! Choosing mirrors for a client: netblock → Internet2 → ASN → country → continent → global, each tier
 //! shuffled by bandwidth, honouring country-allowed lists and embargoes.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use crate::geo::Geo;
-use crate::index::{DirEntry, Index};
+use crate::index::{CountryHosts, Dir, Index};
 use crate::request::Params;
 
 /// What we know about the client.
@@ -21,10 +21,15 @@ pub struct Client {
 
 /// The continent of a country: the cache's redirect first, then the CSV.
 pub fn continent_of(ix: &Index, geo: &Geo, country: &str) -> Option<String> {
+    continent_ref(ix, geo, country).map(str::to_string)
+}
+
+/// [`continent_of`] without a copy.
+pub fn continent_ref<'a>(ix: &'a Index, geo: &'a Geo, country: &str) -> Option<&'a str> {
     ix.country_continent_redirect
         .get(country)
         .or_else(|| geo.continents.get(country))
-        .cloned()
+        .map(String::as_str)
 }
 
 /// Locate a client: NetblockCountryCache first, then GeoIP2; ASN from the global netblocks.
@@ -44,90 +49,185 @@ pub fn locate(ix: &Index, geo: &Geo, ip: IpAddr) -> Client {
     }
 }
 
-/// Shuffle so that a host's chance of coming early is proportional to its weight
-/// (Efraimidis–Spirakis: sort by `-ln(u) / w`).
-pub fn weighted_shuffle(hosts: &mut [i64], weight: impl Fn(i64) -> f64) {
-    let mut keyed: Vec<(f64, i64)> = hosts
+/// Shuffle so that an item's chance of coming early is proportional to its weight
+/// (Efraimidis–Spirakis: sort by `-ln(u) / w`). The keys are sorted as `f32` bit patterns
+/// (order-preserving for positive floats) packed with the item's position into a `u64`.
+pub fn weighted_shuffle<T: Copy>(items: &mut [T], weight: impl Fn(T) -> f64) {
+    if items.len() < 2 {
+        return;
+    }
+    let mut keyed: Vec<u64> = items
         .iter()
-        .map(|&h| {
+        .enumerate()
+        .map(|(i, &h)| {
             let u = 1.0 - fastrand::f64(); // (0, 1]
-            (-u.ln() / weight(h).max(1e-9), h)
+            let key = ((-u.ln() / weight(h).max(1e-9)) as f32).abs();
+            (u64::from(key.to_bits()) << 32) | i as u64
         })
         .collect();
-    keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
-    for (slot, (_, h)) in hosts.iter_mut().zip(keyed) {
-        *slot = h;
+    keyed.sort_unstable();
+    let orig = items.to_vec();
+    for (slot, k) in items.iter_mut().zip(keyed) {
+        *slot = orig[(k & 0xffff_ffff) as usize];
     }
 }
 
-/// The chosen hosts in order, whether each is private (not in the directory's global
-/// list), and the header words describing the tiers used.
+/// The tier a request's first mirror came from (the `tier` label on `/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tier {
+    Netblock,
+    Internet2,
+    Asn,
+    Country,
+    Continent,
+    Global,
+    /// No mirror was found.
+    #[default]
+    None,
+}
+
+impl Tier {
+    /// The label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Netblock => "netblock",
+            Tier::Internet2 => "internet2",
+            Tier::Asn => "asn",
+            Tier::Country => "country",
+            Tier::Continent => "continent",
+            Tier::Global => "global",
+            Tier::None => "none",
+        }
+    }
+}
+
+/// One chosen host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pick {
+    /// Host number.
+    pub host: u32,
+    /// Its entry in the directory (see [`Index::ent_set`]).
+    pub ent: u32,
+    /// Not in the directory's public list.
+    pub private: bool,
+}
+
+/// The chosen hosts in order and the header words describing the tiers used.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
-    pub hosts: Vec<(i64, bool)>,
+    pub hosts: Vec<Pick>,
     pub header: String,
     pub embargoed: bool,
+    /// The tier of the first host.
+    pub tier: Tier,
 }
 
 struct Picker<'a> {
     ix: &'a Index,
-    dir: &'a DirEntry,
-    client_country: Option<&'a str>,
-    usable: &'a dyn Fn(i64) -> bool,
-    seen: HashSet<i64>,
-    out: Vec<(i64, bool)>,
+    dir: &'a Dir,
+    /// The client's country number, when the cache knows the country.
+    client_country: Option<u16>,
+    usable: &'a dyn Fn(u32) -> bool,
+    /// Hosts already chosen (bit per host number).
+    seen: Vec<u64>,
+    out: Vec<Pick>,
+    tier: Tier,
 }
 
 impl Picker<'_> {
-    fn allowed(&self, h: i64) -> bool {
-        match self.ix.host_country_allowed.get(&h) {
-            None => true,
-            Some(set) if set.is_empty() => true,
-            Some(set) => self.client_country.is_some_and(|c| set.contains(c)),
-        }
+    fn allowed(&self, h: u32) -> bool {
+        let allowed = &self.ix.hosts[h as usize].allowed;
+        allowed.is_empty()
+            || self
+                .client_country
+                .is_some_and(|c| allowed.binary_search(&c).is_ok())
     }
 
-    /// Add one tier; returns how many hosts it added. Country-allowed lists apply to the
+    /// Add one tier from host lists sorted by host number (the directory's public list or
+    /// country lists); returns how many hosts it added. Country-allowed lists apply to the
     /// country, continent and global tiers, not to a mirror's own netblocks and ASNs.
-    fn tier<'h>(&mut self, hosts: impl IntoIterator<Item = &'h i64>) -> usize {
-        self.add(hosts, true)
-    }
-
-    fn preferred<'h>(&mut self, hosts: impl IntoIterator<Item = &'h i64>) -> usize {
-        self.add(hosts, false)
-    }
-
-    fn add<'h>(&mut self, hosts: impl IntoIterator<Item = &'h i64>, check_allowed: bool) -> usize {
-        let mut v: Vec<i64> = hosts
-            .into_iter()
-            .copied()
-            .filter(|h| !self.seen.contains(h))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .filter(|&h| self.dir.by_host.contains_key(&h) && (!check_allowed || self.allowed(h)) && (self.usable)(h))
-            .collect();
-        let bw = |h: i64| self.ix.host_bandwidth.get(&h).copied().unwrap_or(100).clamp(1, 10_000) as f64;
-        weighted_shuffle(&mut v, bw);
-        for &h in &v {
-            self.seen.insert(h);
-            self.out.push((h, !self.dir.global_set.contains(&h)));
+    /// `public`: the lists are the directory's public hosts (none is private).
+    fn tier(&mut self, tier: Tier, lists: &[&[u32]], public: bool) -> usize {
+        let from = self.out.len();
+        let base = self.dir.ents.start;
+        let ix = self.ix;
+        let ents = &ix.ent_host[base as usize..self.dir.ents.end as usize];
+        for hosts in lists {
+            // Both sides are sorted: walk them together, or binary-search a short list.
+            let dense = hosts.len() * 8 >= ents.len();
+            let mut j = 0;
+            for &h in *hosts {
+                if dense {
+                    while j < ents.len() && ents[j] < h {
+                        j += 1;
+                    }
+                } else {
+                    j += ents[j..].partition_point(|&x| x < h);
+                }
+                if j == ents.len() {
+                    break;
+                }
+                if ents[j] == h {
+                    self.consider(h, base + j as u32, true, public);
+                }
+            }
         }
-        v.len()
+        self.close(tier, from)
+    }
+
+    /// Add one tier of a mirror's own hosts (netblock, Internet2, ASN).
+    fn preferred<'h>(&mut self, tier: Tier, hosts: impl IntoIterator<Item = &'h u32>) -> usize {
+        let from = self.out.len();
+        for &h in hosts {
+            if let Some(ent) = self.ix.entry(self.dir, h) {
+                self.consider(h, ent, false, false);
+            }
+        }
+        self.close(tier, from)
+    }
+
+    /// Take host `h` (entry `ent` of the directory) unless already taken, not allowed for
+    /// the client or without a usable URL.
+    fn consider(&mut self, h: u32, ent: u32, check_allowed: bool, public: bool) {
+        let (word, bit) = (h as usize / 64, 1u64 << (h % 64));
+        if self.seen[word] & bit != 0 || (check_allowed && !self.allowed(h)) || !(self.usable)(ent)
+        {
+            return;
+        }
+        self.seen[word] |= bit;
+        self.out.push(Pick {
+            host: h,
+            ent,
+            private: !public && !self.ix.is_global(self.dir, h),
+        });
+    }
+
+    /// Shuffle the hosts added since `from` by bandwidth; returns how many there are.
+    fn close(&mut self, tier: Tier, from: usize) -> usize {
+        let hosts = &self.ix.hosts;
+        weighted_shuffle(&mut self.out[from..], |p: Pick| {
+            hosts[p.host as usize].weight
+        });
+        let n = self.out.len() - from;
+        if from == 0 && n > 0 {
+            self.tier = tier;
+        }
+        n
     }
 }
 
-/// Choose the hosts for `dir`. `usable(host)` says whether the host has a URL the request
-/// can use (protocol filter).
+/// Choose the hosts for `dir`. `usable(entry)` says whether the host's entry has a URL the
+/// request can use (protocol filter).
 #[allow(clippy::too_many_arguments)]
 pub fn select(
     ix: &Index,
     geo: &Geo,
-    dir: &DirEntry,
+    dir: &Dir,
     params: &Params,
     client: &Client,
     minimum: usize,
     embargoed: &HashSet<String>,
-    usable: &dyn Fn(i64) -> bool,
+    usable: &dyn Fn(u32) -> bool,
 ) -> Selection {
     let mut header = String::new();
     if let Some(c) = &client.country
@@ -137,55 +237,68 @@ pub fn select(
             hosts: Vec::new(),
             header,
             embargoed: true,
+            tier: Tier::None,
         };
     }
     let mut p = Picker {
         ix,
         dir,
-        client_country: client.country.as_deref(),
+        client_country: client
+            .country
+            .as_deref()
+            .and_then(|c| ix.country_ids.get(c).copied()),
         usable,
-        seen: HashSet::new(),
-        out: Vec::new(),
+        seen: vec![0; ix.hosts.len().div_ceil(64)],
+        out: Vec::with_capacity((dir.ents.end - dir.ents.start) as usize),
+        tier: Tier::None,
     };
-    let continent_hosts = |continents: &BTreeSet<String>, exclude: &HashSet<&str>| {
-        let mut countries: Vec<&String> = dir
-            .by_country
-            .keys()
-            .filter(|c| !exclude.contains(c.as_str()))
-            .filter(|c| continent_of(ix, geo, c).is_some_and(|k| continents.contains(&k)))
-            .collect();
-        countries.sort();
+    let countries = ix.countries_of(&dir.countries);
+    let name = |c: &CountryHosts| -> &str { &ix.countries[c.country as usize] };
+    let find = |code: &str| countries.iter().find(|c| name(c) == code);
+    // The countries of the directory (sorted by code) on `continents`, except `exclude`.
+    let continent_hosts = |continents: &[&str], exclude: &[&str]| -> Vec<&CountryHosts> {
         countries
+            .iter()
+            .filter(|c| !exclude.contains(&name(c)))
+            .filter(|c| continent_ref(ix, geo, name(c)).is_some_and(|k| continents.contains(&k)))
+            .collect()
     };
 
     if !params.countries.is_empty() {
         // Only what was asked for: no GeoIP, no continent/global fill.
         for c in &params.countries {
             if c == "GLOBAL" {
-                p.tier(&dir.global);
+                p.tier(Tier::Global, &[ix.global(dir)], true);
                 header.push_str("country = global ");
-            } else if let Some(hosts) = dir.by_country.get(c) {
-                p.tier(hosts);
+            } else if let Some(hosts) = find(c) {
+                p.tier(Tier::Country, &[ix.list(hosts)], false);
                 header.push_str(&format!("country = {c} "));
             }
         }
         if p.out.is_empty() {
-            let continents: BTreeSet<String> = params
+            let mut continents: Vec<&str> = params
                 .countries
                 .iter()
-                .filter_map(|c| continent_of(ix, geo, c))
+                .filter_map(|c| continent_ref(ix, geo, c))
                 .collect();
-            let exclude: HashSet<&str> = params.countries.iter().map(String::as_str).collect();
-            let countries = continent_hosts(&continents, &exclude);
-            p.tier(countries.iter().flat_map(|c| dir.by_country[*c].iter()));
-            for c in countries {
-                header.push_str(&format!("country = {c} "));
+            continents.sort_unstable();
+            continents.dedup();
+            let exclude: Vec<&str> = params.countries.iter().map(String::as_str).collect();
+            let cs = continent_hosts(&continents, &exclude);
+            p.tier(
+                Tier::Continent,
+                &cs.iter().map(|c| ix.list(c)).collect::<Vec<_>>(),
+                false,
+            );
+            for c in cs {
+                header.push_str(&format!("country = {} ", name(c)));
             }
         }
         return Selection {
             hosts: p.out,
             header,
             embargoed: false,
+            tier: p.tier,
         };
     }
 
@@ -194,7 +307,7 @@ pub fn select(
     {
         let mut n = 0;
         for (_, hosts) in ix.host_netblocks.matches(ip) {
-            n += p.preferred(hosts);
+            n += p.preferred(Tier::Netblock, hosts);
         }
         if n > 0 {
             header.push_str("Using preferred netblock ");
@@ -202,41 +315,49 @@ pub fn select(
     }
     if client.internet2
         && let Some(c) = &client.country
-        && let Some(hosts) = dir.by_country_internet2.get(c)
-        && p.preferred(hosts) > 0
+        && let Some(hosts) = ix
+            .countries_of(&dir.countries_i2)
+            .iter()
+            .find(|x| name(x) == c.as_str())
+        && p.preferred(Tier::Internet2, ix.list(hosts)) > 0
     {
         header.push_str("Using Internet2 ");
     }
     if let Some(asn) = client.asn
         && let Some(hosts) = ix.host_asn.get(&asn)
-        && p.preferred(hosts) > 0
+        && p.preferred(Tier::Asn, hosts) > 0
     {
         header.push_str(&format!("Using ASN {asn} "));
     }
     if let Some(c) = &client.country
-        && let Some(hosts) = dir.by_country.get(c)
-        && p.tier(hosts) > 0
+        && let Some(hosts) = find(c)
+        && p.tier(Tier::Country, &[ix.list(hosts)], false) > 0
     {
         header.push_str(&format!("country = {c} "));
     }
     // The rest of the client's continent always follows (as Fedora's server does).
     if let Some(cont) = &client.continent {
-        let continents = BTreeSet::from([cont.clone()]);
-        let exclude: HashSet<&str> = client.country.iter().map(String::as_str).collect();
-        let countries = continent_hosts(&continents, &exclude);
-        if p.tier(countries.iter().flat_map(|c| dir.by_country[*c].iter())) > 0 {
-            for c in countries {
-                header.push_str(&format!("country = {c} "));
+        let exclude: Vec<&str> = client.country.iter().map(String::as_str).collect();
+        let cs = continent_hosts(&[cont.as_str()], &exclude);
+        if p.tier(
+            Tier::Continent,
+            &cs.iter().map(|c| ix.list(c)).collect::<Vec<_>>(),
+            false,
+        ) > 0
+        {
+            for c in cs {
+                header.push_str(&format!("country = {} ", name(c)));
             }
         }
     }
     if p.out.len() < minimum {
-        p.tier(&dir.global);
+        p.tier(Tier::Global, &[ix.global(dir)], true);
         header.push_str("country = global ");
     }
     Selection {
         hosts: p.out,
         header,
         embargoed: false,
+        tier: p.tier,
     }
 }

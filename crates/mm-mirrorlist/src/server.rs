@@ -92,23 +92,40 @@ pub fn file_id(path: &Path) -> Option<FileId> {
     })
 }
 
-/// Read, validate and index the cache (blocking).
+/// Read, validate and index the cache (blocking). The file is streamed into the index;
+/// the decoded cache is never held in memory.
 pub fn load_cache(path: &Path, geo: Arc<Geo>) -> Result<Loaded, ServerError> {
     let file = file_id(path);
-    let ml = mm_cachefile::read(path)?;
-    if ml.mirror_list_cache.is_empty() {
-        return Err(ServerError::EmptyCache { path: path.to_owned() });
+    let read = crate::load::read(path)?;
+    if read.index.dir_count() == 0 {
+        return Err(ServerError::EmptyCache {
+            path: path.to_owned(),
+        });
     }
-    let defects = mm_cachefile::validate(&ml);
+    let defects = &read.defects;
     for d in defects.iter().take(10) {
         log::warn!("{}: {d}", path.display());
     }
     if defects.len() > 10 {
         log::warn!("{}: {} more defects", path.display(), defects.len() - 10);
     }
-    let index = Index::build(&ml);
-    log::info!("loaded {} ({})", path.display(), mm_cachefile::summary(&ml));
-    Ok(Loaded { index, geo, file })
+    let ix = &read.index;
+    log::info!(
+        "loaded {} (time {}, {} directories, {} hosts, {} URLs, {} repositories, {} host-directory entries, index ~{} MB)",
+        path.display(),
+        ix.time,
+        ix.dir_count(),
+        ix.hosts.len(),
+        ix.urls.len(),
+        ix.repo_arch.len(),
+        read.entries,
+        ix.heap_bytes() / (1 << 20)
+    );
+    Ok(Loaded {
+        index: read.index,
+        geo,
+        file,
+    })
 }
 
 /// Load the location data files named in the options (blocking).
@@ -124,15 +141,20 @@ pub fn load_geo(opts: &Options) -> Result<Geo, ServerError> {
 /// Counters exported on `/metrics`.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    requests: Mutex<BTreeMap<(&'static str, u16, &'static str), u64>>,
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
     log_dropped: AtomicU64,
 }
 
 impl Metrics {
-    fn count(&self, endpoint: &'static str, status: u16) {
-        *self.requests.lock().unwrap().entry((endpoint, status)).or_default() += 1;
+    fn count(&self, endpoint: &'static str, status: u16, tier: &'static str) {
+        *self
+            .requests
+            .lock()
+            .unwrap()
+            .entry((endpoint, status, tier))
+            .or_default() += 1;
     }
 }
 
@@ -158,7 +180,10 @@ impl std::fmt::Debug for Shared {
 }
 
 fn open_log(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new().create(true).append(true).open(path)
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
 }
 
 /// Start the access-log writer thread.
@@ -193,7 +218,9 @@ fn start_log(path: &Path) -> Result<SyncSender<LogMsg>, ServerError> {
                             flush(&mut file, &mut buf);
                             match open_log(&path) {
                                 Ok(f) => file = f,
-                                Err(e) => log::error!("cannot reopen access log {}: {e}", path.display()),
+                                Err(e) => {
+                                    log::error!("cannot reopen access log {}: {e}", path.display())
+                                }
                             }
                         }
                     }
@@ -216,7 +243,11 @@ impl Shared {
             metrics: Metrics::default(),
             settings: Settings {
                 minimum: opts.minimum,
-                embargoed: opts.embargoed.iter().map(|c| c.to_ascii_uppercase()).collect::<HashSet<_>>(),
+                embargoed: opts
+                    .embargoed
+                    .iter()
+                    .map(|c| c.to_ascii_uppercase())
+                    .collect::<HashSet<_>>(),
             },
             opts,
             log_tx,
@@ -260,7 +291,8 @@ impl Shared {
 
     fn access(&self, line: String) {
         if let Some(tx) = &self.log_tx
-            && let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = tx.try_send(LogMsg::Line(line))
+            && let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+                tx.try_send(LogMsg::Line(line))
         {
             self.metrics.log_dropped.fetch_add(1, Ordering::Relaxed);
         }
@@ -273,20 +305,33 @@ impl Shared {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let mut s = String::new();
-        s.push_str("# HELP mirrorlist_requests_total Requests answered, by endpoint and status.\n");
+        s.push_str("# HELP mirrorlist_requests_total Requests answered, by endpoint, status and tier of the first mirror offered (none: no mirror chosen).\n");
         s.push_str("# TYPE mirrorlist_requests_total counter\n");
-        for ((ep, st), n) in self.metrics.requests.lock().unwrap().iter() {
-            s.push_str(&format!("mirrorlist_requests_total{{endpoint=\"{ep}\",status=\"{st}\"}} {n}\n"));
+        for ((ep, st, tier), n) in self.metrics.requests.lock().unwrap().iter() {
+            s.push_str(&format!(
+                "mirrorlist_requests_total{{endpoint=\"{ep}\",status=\"{st}\",tier=\"{tier}\"}} {n}\n"
+            ));
         }
-        s.push_str("# HELP mirrorlist_cache_timestamp_seconds Creation time of the cache being served.\n");
+        s.push_str(
+            "# HELP mirrorlist_cache_timestamp_seconds Creation time of the cache being served.\n",
+        );
         s.push_str("# TYPE mirrorlist_cache_timestamp_seconds gauge\n");
-        s.push_str(&format!("mirrorlist_cache_timestamp_seconds {}\n", state.index.time));
+        s.push_str(&format!(
+            "mirrorlist_cache_timestamp_seconds {}\n",
+            state.index.time
+        ));
         s.push_str("# HELP mirrorlist_cache_age_seconds Age of the cache being served.\n");
         s.push_str("# TYPE mirrorlist_cache_age_seconds gauge\n");
-        s.push_str(&format!("mirrorlist_cache_age_seconds {}\n", now.saturating_sub(state.index.time)));
+        s.push_str(&format!(
+            "mirrorlist_cache_age_seconds {}\n",
+            now.saturating_sub(state.index.time)
+        ));
         s.push_str("# HELP mirrorlist_cache_directories Directories in the cache being served.\n");
         s.push_str("# TYPE mirrorlist_cache_directories gauge\n");
-        s.push_str(&format!("mirrorlist_cache_directories {}\n", state.index.dirs.len()));
+        s.push_str(&format!(
+            "mirrorlist_cache_directories {}\n",
+            state.index.dir_count()
+        ));
         s.push_str("# HELP mirrorlist_reloads_total Cache reloads, by result.\n");
         s.push_str("# TYPE mirrorlist_reloads_total counter\n");
         s.push_str(&format!(
@@ -304,32 +349,70 @@ impl Shared {
     }
 
     /// Answer one request (the part of the handler that does not touch hyper).
-    pub fn handle(&self, method: &str, path: &str, query: &str, forwarded_for: Option<&str>, peer: IpAddr) -> (&'static str, Reply) {
+    pub fn handle(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        forwarded_for: Option<&str>,
+        peer: IpAddr,
+    ) -> (&'static str, Reply) {
         let plain = |status: u16, body: &str| Reply {
             status,
             content_type: "text/plain; charset=utf-8",
             body: body.to_string(),
             location: None,
             access: None,
+            tier: None,
         };
         let (endpoint, reply) = if method != "GET" && method != "HEAD" {
             ("other", plain(405, "method not allowed\n"))
         } else if path == "/healthz" {
             let st = self.state.load();
-            ("healthz", plain(200, &format!("ok cache_time={} directories={}\n", st.index.time, st.index.dirs.len())))
+            (
+                "healthz",
+                plain(
+                    200,
+                    &format!(
+                        "ok cache_time={} directories={}\n",
+                        st.index.time,
+                        st.index.dir_count()
+                    ),
+                ),
+            )
         } else if path == "/metrics" {
             let mut r = plain(200, &self.metrics_text());
             r.content_type = "text/plain; version=0.0.4";
             ("metrics", r)
         } else if path.ends_with("/mirrorlist") || path.ends_with("/metalink") {
-            let kind = if path.ends_with("/metalink") { Kind::Metalink } else { Kind::Mirrorlist };
+            let kind = if path.ends_with("/metalink") {
+                Kind::Metalink
+            } else {
+                Kind::Mirrorlist
+            };
             let st = self.state.load();
-            let r = answer(&st.index, &st.geo, &self.settings, kind, query, forwarded_for, peer);
-            (if kind == Kind::Metalink { "metalink" } else { "mirrorlist" }, r)
+            let r = answer(
+                &st.index,
+                &st.geo,
+                &self.settings,
+                kind,
+                query,
+                forwarded_for,
+                peer,
+            );
+            (
+                if kind == Kind::Metalink {
+                    "metalink"
+                } else {
+                    "mirrorlist"
+                },
+                r,
+            )
         } else {
             ("other", plain(404, "not found\n"))
         };
-        self.metrics.count(endpoint, reply.status);
+        let tier = reply.tier.map_or("none", |t| t.name());
+        self.metrics.count(endpoint, reply.status, tier);
         if let Some(line) = &reply.access
             && reply.status < 400
         {
@@ -340,7 +423,11 @@ impl Shared {
 }
 
 fn to_response(method: &str, reply: Reply) -> Response<Full<Bytes>> {
-    let body = if method == "HEAD" { Bytes::new() } else { Bytes::from(reply.body) };
+    let body = if method == "HEAD" {
+        Bytes::new()
+    } else {
+        Bytes::from(reply.body)
+    };
     let mut b = Response::builder()
         .status(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .header("content-type", reply.content_type);
@@ -350,7 +437,11 @@ fn to_response(method: &str, reply: Reply) -> Response<Full<Bytes>> {
     b.body(Full::new(body)).expect("valid response")
 }
 
-async fn serve_one(shared: Arc<Shared>, req: Request<Incoming>, peer: SocketAddr) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn serve_one(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = req.method().as_str().to_string();
     let xff = req
         .headers()
@@ -424,7 +515,8 @@ pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, shutd
         active.fetch_add(1, Ordering::SeqCst);
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req| serve_one(shared.clone(), req, peer));
-            let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc);
             tokio::pin!(conn);
             let result = tokio::select! {
                 r = conn.as_mut() => r,
@@ -443,7 +535,10 @@ pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>, shutd
 
 async fn terminate_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
         (Ok(mut term), Ok(mut int)) => {
             tokio::select! {
                 _ = term.recv() => {}
@@ -500,7 +595,9 @@ pub fn run(opts: Options) -> Result<(), ServerError> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| ServerError::Listen { addr, source })?;
-        let local = listener.local_addr().map_err(|source| ServerError::Listen { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| ServerError::Listen { addr, source })?;
         log::info!("listening on {local}");
         tokio::spawn(watch(shared.clone()));
         tokio::spawn(on_sighup(shared.clone()));

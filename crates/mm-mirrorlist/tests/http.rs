@@ -52,9 +52,20 @@ fn endpoints_statuses_and_headers() {
     assert_eq!(h.status, 200);
     assert!(h.body.starts_with(&format!("ok cache_time={T0} directories=1")), "{}", h.body);
     let m = s.get("/metrics").body;
-    assert!(m.contains("mirrorlist_requests_total{endpoint=\"mirrorlist\",status=\"200\"}"), "{m}");
-    assert!(m.contains("mirrorlist_requests_total{endpoint=\"mirrorlist\",status=\"404\"} 2"), "{m}");
-    assert!(m.contains("mirrorlist_requests_total{endpoint=\"metalink\",status=\"404\"} 1"), "{m}");
+    // By endpoint, status and the tier of the first mirror offered.
+    let count = |labels: &str| {
+        m.lines()
+            .find_map(|l| l.strip_prefix(&format!("mirrorlist_requests_total{{{labels}}} ")))
+            .map(|n| n.parse::<u64>().unwrap())
+    };
+    assert_eq!(count("endpoint=\"mirrorlist\",status=\"200\",tier=\"country\""), Some(2), "{m}");
+    assert_eq!(count("endpoint=\"mirrorlist\",status=\"200\",tier=\"internet2\""), Some(1), "{m}");
+    assert_eq!(count("endpoint=\"mirrorlist\",status=\"302\",tier=\"country\""), Some(1), "{m}");
+    assert_eq!(count("endpoint=\"metalink\",status=\"200\",tier=\"country\""), Some(1), "{m}");
+    assert_eq!(count("endpoint=\"mirrorlist\",status=\"404\",tier=\"none\""), Some(2), "{m}");
+    assert_eq!(count("endpoint=\"mirrorlist\",status=\"400\",tier=\"none\""), Some(2), "{m}");
+    assert_eq!(count("endpoint=\"metalink\",status=\"404\",tier=\"none\""), Some(1), "{m}");
+    assert_eq!(count("endpoint=\"healthz\",status=\"200\",tier=\"none\""), Some(1), "{m}");
     assert!(m.contains(&format!("mirrorlist_cache_timestamp_seconds {T0}\n")), "{m}");
     assert!(m.contains("mirrorlist_reloads_total{result=\"ok\"} 0"), "{m}");
     assert!(m.contains("mirrorlist_cache_age_seconds "), "{m}");

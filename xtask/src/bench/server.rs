@@ -128,6 +128,14 @@ struct Load {
     startup_s: f64,
     /// Mean response size, KB.
     resp_kb: f64,
+    /// The loaded index's own estimate of its heap size (`index ~N MB` in the server log).
+    index_mb: Option<f64>,
+}
+
+/// The index size the server logs at load (`… index ~N MB)`), from its last load.
+fn index_mb(log: &str) -> Option<f64> {
+    let at = log.rfind("index ~")? + "index ~".len();
+    log[at..].split_whitespace().next()?.parse().ok()
 }
 
 fn ms(v: &str) -> f64 {
@@ -188,6 +196,9 @@ fn load(
         std::thread::sleep(Duration::from_millis(100));
     }
     let startup_s = started.elapsed().as_secs_f64();
+    let index_mb = std::fs::read_to_string(sub.join("server.log"))
+        .ok()
+        .and_then(|log| index_mb(&log));
     let script = sub.join("mix.lua");
     std::fs::write(&script, lua(&requests(p, 5000)))?;
     // warm-up, then the measured run
@@ -282,6 +293,7 @@ fn load(
         cache_mb: super::file_mb(cache_file),
         startup_s,
         resp_kb,
+        index_mb,
     })
 }
 
@@ -343,6 +355,7 @@ pub fn run(opts: &Opts) -> Result<()> {
         "CPU/request (µs)",
         "RSS (MB)",
         "peak RSS (MB)",
+        "index (MB)",
     ]
     .map(String::from)
     .to_vec();
@@ -360,6 +373,7 @@ pub fn run(opts: &Opts) -> Result<()> {
             &format!("{:.1}", l.cpu_us),
             &format!("{:.0}", l.rss_mb),
             &format!("{:.0}", l.hwm_mb),
+            &l.index_mb.map_or("-".to_string(), |m| format!("{m:.0}")),
         ]);
     }
     r.notes.push("Targets: ≤ 40 µs CPU per request on the large cache; large within 1.5× small; RSS ≤ 1.5× the cache file; p99 < 2 ms.".into());
@@ -396,4 +410,17 @@ pub fn run(opts: &Opts) -> Result<()> {
         little.cpu_us / little.resp_kb
     ));
     r.publish("server")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::index_mb;
+
+    #[test]
+    fn index_size_is_read_from_the_last_load_line() {
+        let log = "INFO loaded a.proto (time 1, 2 directories, index ~3 MB)\n\
+                   INFO loaded a.proto (time 2, 2 directories, index ~122 MB)\n";
+        assert_eq!(index_mb(log), Some(122.0));
+        assert_eq!(index_mb("INFO listening on 127.0.0.1:1\n"), None);
+    }
 }
