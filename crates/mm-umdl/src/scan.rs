@@ -253,15 +253,23 @@ pub struct Listed<'a> {
     pub target: Option<&'a str>,
 }
 
+/// Files of one directory while a tree is built: (name, size, mtime) in listing order.
+type Group<'a> = Vec<(&'a str, u64, i64)>;
+
 /// Builds a [`Tree`] from listing entries fed one at a time, in any order, without
-/// copying their paths until the tree is made.
+/// copying their paths until the tree is made. Files are grouped by directory as they
+/// come (listings give a directory's files together, so this is one comparison a line).
 pub struct TreeBuilder<'a, 'x> {
     excludes: &'x Excludes,
     /// Scratch buffer for exclude matching.
     buf: String,
     excluded_dirs: HashSet<&'a str>,
     dirs: HashMap<&'a str, (i64, bool)>,
-    files: HashMap<&'a str, (u64, i64)>,
+    /// Files by parent directory.
+    groups: Vec<(&'a str, Group<'a>)>,
+    group_of: HashMap<&'a str, usize>,
+    /// The group the last file went to.
+    last: Option<(&'a str, usize)>,
     links: Vec<(&'a str, Option<&'a str>)>,
 }
 
@@ -272,14 +280,11 @@ impl<'a, 'x> TreeBuilder<'a, 'x> {
             buf: String::new(),
             excluded_dirs: HashSet::new(),
             dirs: HashMap::new(),
-            files: HashMap::new(),
+            groups: Vec::new(),
+            group_of: HashMap::new(),
+            last: None,
             links: Vec::new(),
         }
-    }
-
-    /// Reserve room for about `files` more file entries.
-    pub fn reserve(&mut self, files: usize) {
-        self.files.reserve(files);
     }
 
     /// Add one entry; of several entries with the same path the last one counts.
@@ -297,11 +302,29 @@ impl<'a, 'x> TreeBuilder<'a, 'x> {
                 self.dirs.insert(rel, (e.mtime, e.readable));
             }
             EntryKind::File => {
-                self.files.insert(rel, (e.size, e.mtime));
+                let (parent, name) = parent_of(rel);
+                let g = self.group(parent);
+                self.groups[g].1.push((name, e.size, e.mtime));
             }
             EntryKind::Link => self.links.push((rel, e.target)),
             EntryKind::Other => {}
         }
+    }
+
+    /// Index of the file group of directory `parent`, created when new.
+    fn group(&mut self, parent: &'a str) -> usize {
+        if let Some((p, g)) = self.last
+            && p == parent
+        {
+            return g;
+        }
+        let next = self.groups.len();
+        let g = *self.group_of.entry(parent).or_insert(next);
+        if g == next {
+            self.groups.push((parent, Vec::new()));
+        }
+        self.last = Some((parent, g));
+        g
     }
 
     /// The tree. `local_top`, when the tree is also on this machine, resolves symlinks
@@ -322,15 +345,32 @@ impl<'a, 'x> TreeBuilder<'a, 'x> {
                 false
             };
             self.dirs.retain(|k, _| !under(k));
-            self.files.retain(|k, _| !under(k));
+            self.groups
+                .retain(|(parent, _)| !ex.contains(parent) && !under(parent));
             self.links.retain(|(k, _)| !under(k));
         }
         let TreeBuilder {
             dirs,
-            mut files,
+            mut groups,
             mut links,
             ..
         } = self;
+        // by name, the last of equal names winning
+        for (_, files) in groups.iter_mut() {
+            files.sort_by(|a, b| a.0.cmp(b.0));
+            let mut i = files.len();
+            while i > 1 {
+                i -= 1;
+                if files[i - 1].0 == files[i].0 {
+                    files.remove(i - 1);
+                }
+            }
+        }
+        let mut group_of: HashMap<&'a str, usize> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, (p, _))| (*p, i))
+            .collect();
         // links to files count as the file; in path order, so that a link to a link
         // resolves when the link it names sorts first
         links.sort_by(|a, b| a.0.cmp(b.0));
@@ -338,7 +378,12 @@ impl<'a, 'x> TreeBuilder<'a, 'x> {
             let resolved = match (target, local_top) {
                 (Some(t), _) => {
                     let (parent, _) = parent_of(rel);
-                    normalize_join(parent, t).and_then(|p| files.get(p.as_str()).copied())
+                    normalize_join(parent, t).and_then(|p| {
+                        let (tp, tn) = parent_of(&p);
+                        let files = &groups[*group_of.get(tp)?].1;
+                        let i = files.binary_search_by(|f| f.0.cmp(tn)).ok()?;
+                        Some((files[i].1, files[i].2))
+                    })
                 }
                 (None, Some(top)) => std::fs::metadata(top.join(rel))
                     .ok()
@@ -346,8 +391,17 @@ impl<'a, 'x> TreeBuilder<'a, 'x> {
                     .map(|m| (m.len(), m.mtime())),
                 (None, None) => None,
             };
-            if let Some(v) = resolved {
-                files.insert(rel, v);
+            if let Some((size, mtime)) = resolved {
+                let (parent, name) = parent_of(rel);
+                let g = *group_of.entry(parent).or_insert_with(|| {
+                    groups.push((parent, Vec::new()));
+                    groups.len() - 1
+                });
+                let files = &mut groups[g].1;
+                match files.binary_search_by(|f| f.0.cmp(name)) {
+                    Ok(i) => files[i] = (name, size, mtime),
+                    Err(i) => files.insert(i, (name, size, mtime)),
+                }
             }
         }
         let top_time = local_top
@@ -360,33 +414,35 @@ impl<'a, 'x> TreeBuilder<'a, 'x> {
         for &d in dirs.keys() {
             ensure_dir(&mut out, d, &dirs, top_time);
         }
-        for (rel, (size, mtime)) in files {
-            let (parent, name) = parent_of(rel);
-            if !out.contains_key(parent) {
-                ensure_dir(&mut out, parent, &dirs, top_time);
-            }
-            out.get_mut(parent).expect("ensured").files.push(FileEntry {
-                name: name.to_string(),
-                size: size as i64,
-                timestamp: mtime,
-            });
+        for (parent, files) in groups {
+            ensure_dir(&mut out, parent, &dirs, top_time);
+            let info = out.get_mut(parent).expect("ensured");
+            info.files = files
+                .into_iter()
+                .map(|(name, size, mtime)| FileEntry {
+                    name: name.to_string(),
+                    size: size as i64,
+                    timestamp: mtime,
+                })
+                .collect();
         }
-        let mut tree = Tree {
-            dirs: out.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
-        };
-        // readable = own bits and every parent's (keys sort parents first)
-        let keys: Vec<String> = tree.dirs.keys().cloned().collect();
-        for k in keys {
-            let parent_readable = if k.is_empty() {
-                true
-            } else {
-                tree.dirs.get(parent_of(&k).0).is_none_or(|p| p.readable)
-            };
-            let info = tree.dirs.get_mut(&k).expect("key exists");
-            info.readable &= parent_readable;
+        // readable = own bits and every parent's (sorted: parents come first)
+        let mut sorted: Vec<(&'a str, DirInfo)> = out.into_iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut readable: HashMap<&'a str, bool> = HashMap::with_capacity(sorted.len());
+        for (k, info) in sorted.iter_mut() {
+            if !k.is_empty() {
+                info.readable &= readable.get(parent_of(k).0).copied().unwrap_or(true);
+            }
+            readable.insert(k, info.readable);
             thin_files(&mut info.files);
         }
-        tree
+        Tree {
+            dirs: sorted
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        }
     }
 }
 
@@ -512,8 +568,6 @@ pub fn read_fullfiletimelist(
     let t0 = std::time::Instant::now();
     let top_name = prefix.trim_end_matches('/');
     let mut builder = TreeBuilder::new(excludes);
-    // about one file a line: saves rehashing the file map while it grows
-    builder.reserve(text.len() / 80);
     let mut n = 0usize;
     mm_listing::fullfiletimelist::for_each(&text, |l| {
         let path = if prefix.is_empty() {
