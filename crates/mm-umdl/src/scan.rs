@@ -109,15 +109,25 @@ impl Excludes {
 
     /// [`Excludes::is_excluded`] with a caller's scratch buffer (no allocation per call).
     pub fn is_excluded_buf(&self, rel: &str, buf: &mut String) -> bool {
-        if rel.is_empty() {
+        self.is_excluded_child("", rel, buf)
+    }
+
+    /// Whether `name` in the directory `parent` (relative to the top) is excluded; `buf` is
+    /// scratch space.
+    pub fn is_excluded_child(&self, parent: &str, name: &str, buf: &mut String) -> bool {
+        if parent.is_empty() && name.is_empty() {
             return false;
         }
         buf.clear();
-        if !self.topname.is_empty() {
-            buf.push_str(&self.topname);
-            buf.push('/');
+        for part in [self.topname.as_str(), parent, name] {
+            if part.is_empty() {
+                continue;
+            }
+            if !buf.is_empty() {
+                buf.push('/');
+            }
+            buf.push_str(part);
         }
-        buf.push_str(rel);
         self.re.is_match(buf)
     }
 }
@@ -156,15 +166,15 @@ pub fn walk_local(
     }
     let mut tree = Tree::default();
     let mut buf = String::new();
-    // (relative path, readable so far)
-    let mut stack: Vec<(String, bool)> = vec![(String::new(), true)];
-    while let Some((rel, parent_readable)) = stack.pop() {
+    // (relative path, readable so far, its metadata); subdirectories are stat'ed from
+    // their parent's open handle (`fstatat`), cheaper than a lookup of the whole path
+    let mut stack: Vec<(String, bool, std::fs::Metadata)> = vec![(String::new(), true, meta)];
+    while let Some((rel, parent_readable, meta)) = stack.pop() {
         let path = if rel.is_empty() {
             top.to_path_buf()
         } else {
             top.join(&rel)
         };
-        let meta = std::fs::metadata(&path).map_err(|e| io(&path, e))?;
         let readable = parent_readable && meta.mode() & 0o005 == 0o005;
         let names_only = known.get(&rel) == Some(&meta.ctime());
         let mut info = DirInfo {
@@ -190,15 +200,16 @@ pub fn walk_local(
                 log::warn!("{}: skipping a file name that is not UTF-8", path.display());
                 continue;
             };
-            let child_rel = join_rel(&rel, &name);
-            if excludes.is_excluded_buf(&child_rel, &mut buf) {
+            if excludes.is_excluded_child(&rel, &name, &mut buf) {
                 continue;
             }
             // the entry's type comes from readdir (d_type) where the file system gives it
             let ft = entry.file_type().map_err(|e| io(&entry.path(), e))?;
             if ft.is_dir() {
+                // a directory entry, not a link: lstat is stat
+                let m = entry.metadata().map_err(|e| io(&entry.path(), e))?;
+                stack.push((join_rel(&rel, &name), readable, m));
                 info.subdirs.insert(name);
-                stack.push((child_rel, readable));
             } else if ft.is_file() {
                 let (size, timestamp) = if names_only {
                     (0, 0)
