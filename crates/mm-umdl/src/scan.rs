@@ -196,7 +196,7 @@ pub fn walk_local(
         };
         for entry in rd {
             let entry = entry.map_err(|e| io(&path, e))?;
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            let Ok(name) = entry.file_name().into_string() else {
                 log::warn!("{}: skipping a file name that is not UTF-8", path.display());
                 continue;
             };
