@@ -17,11 +17,18 @@ fn main() -> anyhow::Result<()> {
     };
     mm_core::logging::init(false);
     // `pg`: a throw-away PostgreSQL server started by mm-testkit
-    let url = &if url == "pg" { mm_testkit::pg().create_database("umdl_bench") } else { url.clone() };
+    let url = &if url == "pg" {
+        mm_testkit::pg().create_database("umdl_bench")
+    } else {
+        url.clone()
+    };
     let mut conn = mm_core::connect(url)?;
     mm_core::db::migrate(&mut conn)?;
     for name in ["Fedora Linux", "Fedora EPEL"] {
-        let n: i64 = category::table.filter(category::name.eq(name)).count().get_result(&mut conn)?;
+        let n: i64 = category::table
+            .filter(category::name.eq(name))
+            .count()
+            .get_result(&mut conn)?;
         if n == 0 {
             diesel::insert_into(category::table)
                 .values((
@@ -47,8 +54,21 @@ fn main() -> anyhow::Result<()> {
     for (label, opts) in [
         ("first scan (fullfiletimelist)", mm_umdl::Options::default()),
         ("rescan, nothing changed", mm_umdl::Options::default()),
-        ("forced walk", mm_umdl::Options { force: true, skip_fullfiletimelist: true, ..Default::default() }),
-        ("forced fullfiletimelist", mm_umdl::Options { force: true, ..Default::default() }),
+        (
+            "forced walk",
+            mm_umdl::Options {
+                force: true,
+                skip_fullfiletimelist: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "forced fullfiletimelist",
+            mm_umdl::Options {
+                force: true,
+                ..Default::default()
+            },
+        ),
     ] {
         println!("== {label}");
         let started = std::time::Instant::now();

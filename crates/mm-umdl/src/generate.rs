@@ -44,7 +44,9 @@ impl Default for Spec {
 impl Spec {
     /// A spec of roughly `dirs` directories and `files` files.
     pub fn sized(dirs: usize, files: usize) -> Spec {
-        let arches: Vec<String> = ["x86_64", "aarch64", "ppc64le", "s390x"].map(String::from).to_vec();
+        let arches: Vec<String> = ["x86_64", "aarch64", "ppc64le", "s390x"]
+            .map(String::from)
+            .to_vec();
         // per release: (arches + source) × 4 trees (release, updates, testing, epel)
         let repos_per_release = (arches.len() + 1) * 4;
         let package_dirs = 26usize;
@@ -94,11 +96,18 @@ fn write(path: &Path, content: &[u8]) -> std::io::Result<()> {
 /// Write one repository directory (repodata + packages).
 fn repo(root: &Path, rel: &str, spec: &Spec, out: &mut Generated) -> std::io::Result<()> {
     let dir = root.join(rel);
-    write(&dir.join("repodata/repomd.xml"), repomd_xml(spec.revision, rel).as_bytes())?;
+    write(
+        &dir.join("repodata/repomd.xml"),
+        repomd_xml(spec.revision, rel).as_bytes(),
+    )?;
     out.files += 1;
     for k in 0..spec.package_dirs {
         let letter = (b'a' + (k % 26) as u8) as char;
-        let sub = if k < 26 { letter.to_string() } else { format!("{letter}{k}") };
+        let sub = if k < 26 {
+            letter.to_string()
+        } else {
+            format!("{letter}{k}")
+        };
         for i in 0..spec.packages_per_dir {
             write(
                 &dir.join(format!("Packages/{sub}/{sub}pkg-{i}-1.fc.noarch.rpm")),
@@ -119,11 +128,34 @@ pub fn generate(root: &Path, spec: &Spec) -> std::io::Result<Generated> {
     arches_src.push("source".into());
     for &n in &spec.fedora_releases {
         for a in &arches_src {
-            let tail = if a == "source" { "source/tree" } else { &format!("{a}/os") };
-            repo(root, &format!("{fedora}/releases/{n}/Everything/{tail}"), spec, &mut out)?;
-            let tail = if a == "source" { "source/tree".to_string() } else { a.clone() };
-            repo(root, &format!("{fedora}/updates/{n}/Everything/{tail}"), spec, &mut out)?;
-            repo(root, &format!("{fedora}/updates/testing/{n}/Everything/{tail}"), spec, &mut out)?;
+            let tail = if a == "source" {
+                "source/tree"
+            } else {
+                &format!("{a}/os")
+            };
+            repo(
+                root,
+                &format!("{fedora}/releases/{n}/Everything/{tail}"),
+                spec,
+                &mut out,
+            )?;
+            let tail = if a == "source" {
+                "source/tree".to_string()
+            } else {
+                a.clone()
+            };
+            repo(
+                root,
+                &format!("{fedora}/updates/{n}/Everything/{tail}"),
+                spec,
+                &mut out,
+            )?;
+            repo(
+                root,
+                &format!("{fedora}/updates/testing/{n}/Everything/{tail}"),
+                spec,
+                &mut out,
+            )?;
         }
         // an ISO directory with a checksum file
         let iso_dir = root.join(format!("{fedora}/releases/{n}/Everything/x86_64/iso"));
@@ -133,19 +165,36 @@ pub fn generate(root: &Path, spec: &Spec) -> std::io::Result<Generated> {
         let sum = hex::encode(sha2::Sha256::digest(&iso));
         write(
             &iso_dir.join(format!("Fedora-Everything-{n}-1.4-x86_64-CHECKSUM")),
-            format!("# {iso_name}: {} bytes\nSHA256 ({iso_name}) = {sum}\n", iso.len()).as_bytes(),
+            format!(
+                "# {iso_name}: {} bytes\nSHA256 ({iso_name}) = {sum}\n",
+                iso.len()
+            )
+            .as_bytes(),
         )?;
         out.files += 2;
     }
     for &n in &spec.epel_releases {
         for a in &arches_src {
-            let tail = if a == "source" { "source/tree".to_string() } else { a.clone() };
-            repo(root, &format!("pub/epel/{n}/Everything/{tail}"), spec, &mut out)?;
+            let tail = if a == "source" {
+                "source/tree".to_string()
+            } else {
+                a.clone()
+            };
+            repo(
+                root,
+                &format!("pub/epel/{n}/Everything/{tail}"),
+                spec,
+                &mut out,
+            )?;
         }
     }
     if spec.fullfiletimelist {
         for (top, list, prefix) in [
-            ("pub/fedora/linux", "pub/fedora/fullfiletimelist-fedora", "linux"),
+            (
+                "pub/fedora/linux",
+                "pub/fedora/fullfiletimelist-fedora",
+                "linux",
+            ),
             ("pub/epel", "pub/epel/fullfiletimelist-epel", ""),
         ] {
             let top = root.join(top);
@@ -193,7 +242,11 @@ pub fn fullfiletimelist_for(top: &Path, prefix: &str) -> std::io::Result<String>
             if name.starts_with("fullfiletimelist-") {
                 continue;
             }
-            let child = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+            let child = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
             let m = std::fs::symlink_metadata(e.path())?;
             if m.is_dir() {
                 stack.push((e.path(), child));
@@ -205,7 +258,10 @@ pub fn fullfiletimelist_for(top: &Path, prefix: &str) -> std::io::Result<String>
         }
     }
     lines.sort_by(|a, b| a.rsplit('\t').next().cmp(&b.rsplit('\t').next()));
-    Ok(format!("[Version]\n3\n\n[Files]\n{}\n\n[Checksums SHA1]\n\n[End]\n", lines.join("\n")))
+    Ok(format!(
+        "[Version]\n3\n\n[Files]\n{}\n\n[Checksums SHA1]\n\n[End]\n",
+        lines.join("\n")
+    ))
 }
 
 #[cfg(test)]

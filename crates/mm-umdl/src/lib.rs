@@ -96,7 +96,8 @@ pub fn select_categories(config: &Config, wanted: &[String]) -> Result<Vec<Strin
             configured.push(md.category.clone());
         }
     }
-    let (excl, incl): (Vec<&String>, Vec<&String>) = wanted.iter().partition(|w| w.starts_with('^'));
+    let (excl, incl): (Vec<&String>, Vec<&String>) =
+        wanted.iter().partition(|w| w.starts_with('^'));
     for w in wanted {
         let name = w.trim_start_matches('^');
         if !configured.iter().any(|c| c == name) {
@@ -232,7 +233,15 @@ pub fn run_category(
                     None => {
                         log::info!("{name}: walking {}", top.display());
                         methods.push("walk");
-                        scan::walk_local(&top, &excludes)?
+                        // MM2's rule: a directory whose ctime the database already has is
+                        // unchanged, its files need no stat (not with --force, and not
+                        // when several sources are merged into one category)
+                        let known = if opts.force || sources.len() > 1 {
+                            Default::default()
+                        } else {
+                            sync::stored_ctimes(conn, ctx.category.id, &topname)?
+                        };
+                        scan::walk_local(&top, &excludes, &known)?
                     }
                 };
                 local_top = Some(top);
@@ -294,7 +303,11 @@ pub fn run_category(
 }
 
 /// `directory.name` of the category top from a local source's path and `umdl.prefix`.
-fn derive_topname(prefix: &str, name: &str, sources: &[&MasterDirectory]) -> Result<String, UmdlError> {
+fn derive_topname(
+    prefix: &str,
+    name: &str,
+    sources: &[&MasterDirectory],
+) -> Result<String, UmdlError> {
     let Some(path) = sources
         .iter()
         .find(|s| s.kind == SourceType::Directory)

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use mm_core::cli::{ExitError, main_with};
-use mm_umdl::cli::{Args};
+use mm_umdl::cli::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();

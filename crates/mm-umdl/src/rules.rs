@@ -14,7 +14,9 @@ pub const KNOWN_ARCHES: [&str; 12] = [
 /// Whether a directory (by its full name) is never a repository: `Cloud`, `Workstation` or
 /// `Server` anywhere in the path (those trees are install images, not package repos).
 pub fn never_a_repository(name: &str) -> bool {
-    ["Cloud", "Workstation", "Server"].iter().any(|s| name.contains(s))
+    ["Cloud", "Workstation", "Server"]
+        .iter()
+        .any(|s| name.contains(s))
 }
 
 fn components(name: &str) -> impl DoubleEndedIterator<Item = &str> {
@@ -41,7 +43,10 @@ fn version_component() -> &'static Regex {
 /// product) that is a whole path component, deepest first; else `dists/<name>/`; else the
 /// first `<digits and dots>[-_word]` component; else `development` for rawhide.
 pub fn version_from_path(name: &str, existing: &[String]) -> Option<String> {
-    if let Some(c) = components(name).rev().find(|c| existing.iter().any(|v| v == c)) {
+    if let Some(c) = components(name)
+        .rev()
+        .find(|c| existing.iter().any(|v| v == c))
+    {
         return Some(c.to_string());
     }
     let comps: Vec<&str> = components(name).collect();
@@ -133,7 +138,11 @@ pub fn prefix_for(name: &str, category: &str, version: &str) -> Option<String> {
         });
     }
     if has("updates") {
-        let kind = if has("testing") { "testing" } else { "released" };
+        let kind = if has("testing") {
+            "testing"
+        } else {
+            "released"
+        };
         return Some(format!("updates-{kind}{variant}-f{version}"));
     }
     if has("rawhide") {
@@ -169,52 +178,150 @@ mod tests {
     fn configured_rules_come_first() {
         use mm_core::config::RepositoryRule;
         let rules = PrefixRules::new(&[
-            RepositoryRule { category: Some("Other".into()), path: "^pub/alt/([a-z]+)/".into(), prefix: "alt-$1-{version}".into() },
-            RepositoryRule { category: None, path: "/nightly/".into(), prefix: String::new() },
+            RepositoryRule {
+                category: Some("Other".into()),
+                path: "^pub/alt/([a-z]+)/".into(),
+                prefix: "alt-$1-{version}".into(),
+            },
+            RepositoryRule {
+                category: None,
+                path: "/nightly/".into(),
+                prefix: String::new(),
+            },
         ])
         .unwrap();
-        assert_eq!(rules.prefix("pub/alt/iot/41/x86_64", "Other", "41", "x86_64").as_deref(), Some("alt-iot-41"));
-        assert_eq!(rules.prefix("pub/alt/iot/41/x86_64", "Fedora Linux", "41", "x86_64"), None);
-        assert_eq!(rules.prefix("pub/fedora/linux/nightly/releases/41/Everything/x86_64/os", "Fedora Linux", "41", "x86_64"), None);
         assert_eq!(
-            rules.prefix("pub/fedora/linux/releases/41/Everything/x86_64/os", "Fedora Linux", "41", "x86_64").as_deref(),
+            rules
+                .prefix("pub/alt/iot/41/x86_64", "Other", "41", "x86_64")
+                .as_deref(),
+            Some("alt-iot-41")
+        );
+        assert_eq!(
+            rules.prefix("pub/alt/iot/41/x86_64", "Fedora Linux", "41", "x86_64"),
+            None
+        );
+        assert_eq!(
+            rules.prefix(
+                "pub/fedora/linux/nightly/releases/41/Everything/x86_64/os",
+                "Fedora Linux",
+                "41",
+                "x86_64"
+            ),
+            None
+        );
+        assert_eq!(
+            rules
+                .prefix(
+                    "pub/fedora/linux/releases/41/Everything/x86_64/os",
+                    "Fedora Linux",
+                    "41",
+                    "x86_64"
+                )
+                .as_deref(),
             Some("fedora-41")
         );
-        assert!(PrefixRules::new(&[RepositoryRule { category: None, path: "(".into(), prefix: "x".into() }]).is_err());
+        assert!(
+            PrefixRules::new(&[RepositoryRule {
+                category: None,
+                path: "(".into(),
+                prefix: "x".into()
+            }])
+            .is_err()
+        );
     }
 
     #[test]
     fn fedora_names() {
         let f = "Fedora Linux";
         let base = "pub/fedora/linux";
-        assert_eq!(pv(&format!("{base}/releases/41/Everything/x86_64/os"), f), (s("fedora-41"), s("41"), s("x86_64")));
-        assert_eq!(pv(&format!("{base}/releases/41/Everything/source/tree"), f), (s("fedora-source-41"), s("41"), s("source")));
-        assert_eq!(pv(&format!("{base}/releases/41/Everything/x86_64/debug/tree"), f), (s("fedora-debug-41"), s("41"), s("x86_64")));
-        assert_eq!(pv(&format!("{base}/releases/41/Fedora/x86_64/os"), f).0, s("fedora-install-41"));
-        assert_eq!(pv(&format!("{base}/updates/41/Everything/x86_64"), f), (s("updates-released-f41"), s("41"), s("x86_64")));
-        assert_eq!(pv(&format!("{base}/updates/testing/41/Everything/aarch64"), f), (s("updates-testing-f41"), s("41"), s("aarch64")));
-        assert_eq!(pv(&format!("{base}/updates/41/Everything/SRPMS"), f).2, s("source"));
-        assert_eq!(pv(&format!("{base}/development/rawhide/Everything/x86_64/os"), f), (s("rawhide"), s("development"), s("x86_64")));
-        assert_eq!(pv(&format!("{base}/releases/test/42_Beta/Everything/x86_64/os"), f), (None, s("42_Beta"), s("x86_64")));
-        assert!(is_test_path(&format!("{base}/releases/test/42_Beta/Everything/x86_64/os")));
-        assert!(!is_test_path(&format!("{base}/updates/testing/41/Everything/x86_64")));
+        assert_eq!(
+            pv(&format!("{base}/releases/41/Everything/x86_64/os"), f),
+            (s("fedora-41"), s("41"), s("x86_64"))
+        );
+        assert_eq!(
+            pv(&format!("{base}/releases/41/Everything/source/tree"), f),
+            (s("fedora-source-41"), s("41"), s("source"))
+        );
+        assert_eq!(
+            pv(
+                &format!("{base}/releases/41/Everything/x86_64/debug/tree"),
+                f
+            ),
+            (s("fedora-debug-41"), s("41"), s("x86_64"))
+        );
+        assert_eq!(
+            pv(&format!("{base}/releases/41/Fedora/x86_64/os"), f).0,
+            s("fedora-install-41")
+        );
+        assert_eq!(
+            pv(&format!("{base}/updates/41/Everything/x86_64"), f),
+            (s("updates-released-f41"), s("41"), s("x86_64"))
+        );
+        assert_eq!(
+            pv(&format!("{base}/updates/testing/41/Everything/aarch64"), f),
+            (s("updates-testing-f41"), s("41"), s("aarch64"))
+        );
+        assert_eq!(
+            pv(&format!("{base}/updates/41/Everything/SRPMS"), f).2,
+            s("source")
+        );
+        assert_eq!(
+            pv(
+                &format!("{base}/development/rawhide/Everything/x86_64/os"),
+                f
+            ),
+            (s("rawhide"), s("development"), s("x86_64"))
+        );
+        assert_eq!(
+            pv(
+                &format!("{base}/releases/test/42_Beta/Everything/x86_64/os"),
+                f
+            ),
+            (None, s("42_Beta"), s("x86_64"))
+        );
+        assert!(is_test_path(&format!(
+            "{base}/releases/test/42_Beta/Everything/x86_64/os"
+        )));
+        assert!(!is_test_path(&format!(
+            "{base}/updates/testing/41/Everything/x86_64"
+        )));
     }
 
     #[test]
     fn epel_names() {
         let e = "Fedora EPEL";
-        assert_eq!(pv("pub/epel/9/Everything/x86_64", e), (s("epel-9"), s("9"), s("x86_64")));
-        assert_eq!(pv("pub/epel/testing/9/Everything/x86_64", e).0, s("testing-epel9"));
-        assert_eq!(pv("pub/epel/9/Everything/source/tree", e).0, s("epel-source-9"));
+        assert_eq!(
+            pv("pub/epel/9/Everything/x86_64", e),
+            (s("epel-9"), s("9"), s("x86_64"))
+        );
+        assert_eq!(
+            pv("pub/epel/testing/9/Everything/x86_64", e).0,
+            s("testing-epel9")
+        );
+        assert_eq!(
+            pv("pub/epel/9/Everything/source/tree", e).0,
+            s("epel-source-9")
+        );
         assert_eq!(pv("pub/epel/10.0/Everything/x86_64", e).1, s("10.0"));
     }
 
     #[test]
     fn existing_versions_and_dists() {
         let existing = vec!["development".to_string(), "41".to_string()];
-        assert_eq!(version_from_path("pub/fedora/linux/development/41/Everything/x86_64/os", &existing), s("41"));
-        assert_eq!(version_from_path("pub/debian/dists/bookworm/main", &[]), s("bookworm"));
+        assert_eq!(
+            version_from_path(
+                "pub/fedora/linux/development/41/Everything/x86_64/os",
+                &existing
+            ),
+            s("41")
+        );
+        assert_eq!(
+            version_from_path("pub/debian/dists/bookworm/main", &[]),
+            s("bookworm")
+        );
         assert_eq!(version_from_path("pub/alt/stuff/x86_64", &[]), None);
-        assert!(never_a_repository("pub/fedora/linux/releases/41/Server/x86_64/os"));
+        assert!(never_a_repository(
+            "pub/fedora/linux/releases/41/Server/x86_64/os"
+        ));
     }
 }

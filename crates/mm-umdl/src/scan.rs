@@ -1,7 +1,7 @@
 //! Reading a master tree into a [`Tree`]: a local walk, a `fullfiletimelist-*` file, an
 //! `rsync --list-only` run or a saved rsync listing. Excludes apply to every source.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,6 +29,10 @@ pub struct DirInfo {
     pub files: Vec<FileEntry>,
     /// Names of the subdirectories.
     pub subdirs: BTreeSet<String>,
+    /// Set by the walk for a directory whose ctime equals the one the database has (MM2's
+    /// rule: unchanged, so its files were not stat'ed): `files` then carries every file's
+    /// name with size and timestamp 0, unthinned, and must never be written.
+    pub names_only: bool,
 }
 
 /// A scanned tree: directories by path relative to the category top (`""` is the top).
@@ -78,11 +82,19 @@ pub struct Excludes {
 
 impl Excludes {
     pub fn new(topname: &str, configured: &[String]) -> Result<Excludes, UmdlError> {
-        let all: Vec<&str> = DEFAULT_EXCLUDES.iter().copied().chain(configured.iter().map(String::as_str)).collect();
+        let all: Vec<&str> = DEFAULT_EXCLUDES
+            .iter()
+            .copied()
+            .chain(configured.iter().map(String::as_str))
+            .collect();
         for re in &all {
             Regex::new(re).map_err(|e| UmdlError::Config(format!("exclude {re:?}: {e}")))?;
         }
-        let joined = all.iter().map(|r| format!("(?:{r})")).collect::<Vec<_>>().join("|");
+        let joined = all
+            .iter()
+            .map(|r| format!("(?:{r})"))
+            .collect::<Vec<_>>()
+            .join("|");
         let re = Regex::new(&joined).map_err(|e| UmdlError::Config(format!("excludes: {e}")))?;
         Ok(Excludes {
             re,
@@ -92,11 +104,31 @@ impl Excludes {
 
     /// Whether the entry at `rel` (relative to the category top) is excluded.
     pub fn is_excluded(&self, rel: &str) -> bool {
-        if rel.is_empty() {
+        self.is_excluded_buf(rel, &mut String::new())
+    }
+
+    /// [`Excludes::is_excluded`] with a caller's scratch buffer (no allocation per call).
+    pub fn is_excluded_buf(&self, rel: &str, buf: &mut String) -> bool {
+        self.is_excluded_child("", rel, buf)
+    }
+
+    /// Whether `name` in the directory `parent` (relative to the top) is excluded; `buf` is
+    /// scratch space.
+    pub fn is_excluded_child(&self, parent: &str, name: &str, buf: &mut String) -> bool {
+        if parent.is_empty() && name.is_empty() {
             return false;
         }
-        let full = join_rel(&self.topname, rel);
-        self.re.is_match(&full)
+        buf.clear();
+        for part in [self.topname.as_str(), parent, name] {
+            if part.is_empty() {
+                continue;
+            }
+            if !buf.is_empty() {
+                buf.push('/');
+            }
+            buf.push_str(part);
+        }
+        self.re.is_match(buf)
     }
 }
 
@@ -115,23 +147,40 @@ pub fn thin_files(files: &mut Vec<FileEntry>) {
     files.sort_by(|a, b| a.name.cmp(&b.name));
 }
 
-/// Walk a local tree.
-pub fn walk_local(top: &Path, excludes: &Excludes) -> Result<Tree, UmdlError> {
+/// Walk a local tree. `known` maps directories (relative to the top) to the ctime the
+/// database has for them; a directory whose ctime is unchanged is read with `readdir` only
+/// (its files are not stat'ed, see [`DirInfo::names_only`]). Pass an empty map to stat
+/// everything (`--force`, or nothing known yet).
+pub fn walk_local(
+    top: &Path,
+    excludes: &Excludes,
+    known: &HashMap<String, i64>,
+) -> Result<Tree, UmdlError> {
     let io = |p: &Path, e: std::io::Error| UmdlError::Scan(format!("{}: {e}", p.display()));
     let meta = std::fs::metadata(top).map_err(|e| io(top, e))?;
     if !meta.is_dir() {
-        return Err(UmdlError::Scan(format!("{} is not a directory", top.display())));
+        return Err(UmdlError::Scan(format!(
+            "{} is not a directory",
+            top.display()
+        )));
     }
     let mut tree = Tree::default();
-    // (relative path, readable so far)
-    let mut stack: Vec<(String, bool)> = vec![(String::new(), true)];
-    while let Some((rel, parent_readable)) = stack.pop() {
-        let path = if rel.is_empty() { top.to_path_buf() } else { top.join(&rel) };
-        let meta = std::fs::metadata(&path).map_err(|e| io(&path, e))?;
+    let mut buf = String::new();
+    // (relative path, readable so far, its metadata); subdirectories are stat'ed from
+    // their parent's open handle (`fstatat`), cheaper than a lookup of the whole path
+    let mut stack: Vec<(String, bool, std::fs::Metadata)> = vec![(String::new(), true, meta)];
+    while let Some((rel, parent_readable, meta)) = stack.pop() {
+        let path = if rel.is_empty() {
+            top.to_path_buf()
+        } else {
+            top.join(&rel)
+        };
         let readable = parent_readable && meta.mode() & 0o005 == 0o005;
+        let names_only = known.get(&rel) == Some(&meta.ctime());
         let mut info = DirInfo {
             ctime: meta.ctime(),
             readable,
+            names_only,
             ..DirInfo::default()
         };
         let rd = match std::fs::read_dir(&path) {
@@ -139,6 +188,7 @@ pub fn walk_local(top: &Path, excludes: &Excludes) -> Result<Tree, UmdlError> {
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                 log::warn!("{}: {e}; recorded without contents", path.display());
                 info.readable = false;
+                info.names_only = false;
                 tree.dirs.insert(rel, info);
                 continue;
             }
@@ -146,42 +196,308 @@ pub fn walk_local(top: &Path, excludes: &Excludes) -> Result<Tree, UmdlError> {
         };
         for entry in rd {
             let entry = entry.map_err(|e| io(&path, e))?;
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            let Ok(name) = entry.file_name().into_string() else {
                 log::warn!("{}: skipping a file name that is not UTF-8", path.display());
                 continue;
             };
-            let child_rel = join_rel(&rel, &name);
-            if excludes.is_excluded(&child_rel) {
+            if excludes.is_excluded_child(&rel, &name, &mut buf) {
                 continue;
             }
-            let lmeta = entry.metadata().map_err(|e| io(&entry.path(), e))?;
-            let ft = lmeta.file_type();
+            // the entry's type comes from readdir (d_type) where the file system gives it
+            let ft = entry.file_type().map_err(|e| io(&entry.path(), e))?;
             if ft.is_dir() {
+                // a directory entry, not a link: lstat is stat
+                let m = entry.metadata().map_err(|e| io(&entry.path(), e))?;
+                stack.push((join_rel(&rel, &name), readable, m));
                 info.subdirs.insert(name);
-                stack.push((child_rel, readable));
             } else if ft.is_file() {
+                let (size, timestamp) = if names_only {
+                    (0, 0)
+                } else {
+                    let m = entry.metadata().map_err(|e| io(&entry.path(), e))?;
+                    (m.len() as i64, m.mtime())
+                };
                 info.files.push(FileEntry {
                     name,
-                    size: lmeta.len() as i64,
-                    timestamp: lmeta.mtime(),
+                    size,
+                    timestamp,
                 });
             } else if ft.is_symlink() {
                 // a link to a file counts as that file; links to directories are not followed
                 if let Ok(m) = std::fs::metadata(entry.path())
                     && m.is_file()
                 {
+                    let (size, timestamp) = if names_only {
+                        (0, 0)
+                    } else {
+                        (m.len() as i64, m.mtime())
+                    };
                     info.files.push(FileEntry {
                         name,
-                        size: m.len() as i64,
-                        timestamp: m.mtime(),
+                        size,
+                        timestamp,
                     });
                 }
             }
         }
-        thin_files(&mut info.files);
+        if names_only {
+            info.files.sort_by(|a, b| a.name.cmp(&b.name));
+        } else {
+            thin_files(&mut info.files);
+        }
         tree.dirs.insert(rel, info);
     }
     Ok(tree)
+}
+
+/// One listing entry as [`TreeBuilder`] takes it, borrowed from the listing's text.
+#[derive(Debug, Clone, Copy)]
+pub struct Listed<'a> {
+    /// Path relative to the category top (`.`, `""` or `./` forms of the top are accepted).
+    pub path: &'a str,
+    pub kind: EntryKind,
+    pub size: u64,
+    pub mtime: i64,
+    /// Others may read (files) or read and enter (directories) it.
+    pub readable: bool,
+    /// Symlink target, when the listing has one.
+    pub target: Option<&'a str>,
+}
+
+/// Files of one directory while a tree is built: (name, size, mtime) in listing order.
+type Group<'a> = Vec<(&'a str, u64, i64)>;
+
+/// Builds a [`Tree`] from listing entries fed one at a time, in any order, without
+/// copying their paths until the tree is made. Files are grouped by directory as they
+/// come (listings give a directory's files together, so this is one comparison a line).
+pub struct TreeBuilder<'a, 'x> {
+    excludes: &'x Excludes,
+    /// Scratch buffer for exclude matching.
+    buf: String,
+    excluded_dirs: HashSet<&'a str>,
+    dirs: HashMap<&'a str, (i64, bool)>,
+    /// Files by parent directory.
+    groups: Vec<(&'a str, Group<'a>)>,
+    group_of: HashMap<&'a str, usize>,
+    /// The group the last file went to.
+    last: Option<(&'a str, usize)>,
+    links: Vec<(&'a str, Option<&'a str>)>,
+}
+
+impl<'a, 'x> TreeBuilder<'a, 'x> {
+    pub fn new(excludes: &'x Excludes) -> Self {
+        TreeBuilder {
+            excludes,
+            buf: String::new(),
+            excluded_dirs: HashSet::new(),
+            dirs: HashMap::new(),
+            groups: Vec::new(),
+            group_of: HashMap::new(),
+            last: None,
+            links: Vec::new(),
+        }
+    }
+
+    /// Add one entry; of several entries with the same path the last one counts.
+    pub fn push(&mut self, e: Listed<'a>) {
+        let p = e.path.trim_start_matches("./").trim_end_matches('/');
+        let rel = if p == "." { "" } else { p };
+        if self.excludes.is_excluded_buf(rel, &mut self.buf) {
+            if e.kind == EntryKind::Dir {
+                self.excluded_dirs.insert(rel);
+            }
+            return;
+        }
+        match e.kind {
+            EntryKind::Dir => {
+                self.dirs.insert(rel, (e.mtime, e.readable));
+            }
+            EntryKind::File => {
+                let (parent, name) = parent_of(rel);
+                let g = self.group(parent);
+                self.groups[g].1.push((name, e.size, e.mtime));
+            }
+            EntryKind::Link => self.links.push((rel, e.target)),
+            EntryKind::Other => {}
+        }
+    }
+
+    /// Index of the file group of directory `parent`, created when new.
+    fn group(&mut self, parent: &'a str) -> usize {
+        if let Some((p, g)) = self.last
+            && p == parent
+        {
+            return g;
+        }
+        let next = self.groups.len();
+        let g = *self.group_of.entry(parent).or_insert(next);
+        if g == next {
+            self.groups.push((parent, Vec::new()));
+        }
+        self.last = Some((parent, g));
+        g
+    }
+
+    /// The tree. `local_top`, when the tree is also on this machine, resolves symlinks
+    /// that carry no target (fullfiletimelist) and gives the top's own time when it is
+    /// not listed.
+    pub fn build(mut self, local_top: Option<&Path>) -> Tree {
+        // entries below an excluded directory are dropped, whatever order they came in
+        if !self.excluded_dirs.is_empty() {
+            let ex = &self.excluded_dirs;
+            let under = |rel: &str| {
+                let mut p = rel;
+                while let Some((parent, _)) = p.rsplit_once('/') {
+                    if ex.contains(parent) {
+                        return true;
+                    }
+                    p = parent;
+                }
+                false
+            };
+            self.dirs.retain(|k, _| !under(k));
+            self.groups
+                .retain(|(parent, _)| !ex.contains(parent) && !under(parent));
+            self.links.retain(|(k, _)| !under(k));
+        }
+        let TreeBuilder {
+            dirs,
+            mut groups,
+            mut links,
+            ..
+        } = self;
+        // by name, the last of equal names winning
+        for (_, files) in groups.iter_mut() {
+            files.sort_by(|a, b| a.0.cmp(b.0));
+            let mut i = files.len();
+            while i > 1 {
+                i -= 1;
+                if files[i - 1].0 == files[i].0 {
+                    files.remove(i - 1);
+                }
+            }
+        }
+        let mut group_of: HashMap<&'a str, usize> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, (p, _))| (*p, i))
+            .collect();
+        // links to files count as the file; in path order, so that a link to a link
+        // resolves when the link it names sorts first
+        links.sort_by(|a, b| a.0.cmp(b.0));
+        for (rel, target) in links {
+            let resolved = match (target, local_top) {
+                (Some(t), _) => {
+                    let (parent, _) = parent_of(rel);
+                    normalize_join(parent, t).and_then(|p| {
+                        let (tp, tn) = parent_of(&p);
+                        let files = &groups[*group_of.get(tp)?].1;
+                        let i = files.binary_search_by(|f| f.0.cmp(tn)).ok()?;
+                        Some((files[i].1, files[i].2))
+                    })
+                }
+                (None, Some(top)) => std::fs::metadata(top.join(rel))
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .map(|m| (m.len(), m.mtime())),
+                (None, None) => None,
+            };
+            if let Some((size, mtime)) = resolved {
+                let (parent, name) = parent_of(rel);
+                let g = *group_of.entry(parent).or_insert_with(|| {
+                    groups.push((parent, Vec::new()));
+                    groups.len() - 1
+                });
+                let files = &mut groups[g].1;
+                match files.binary_search_by(|f| f.0.cmp(name)) {
+                    Ok(i) => files[i] = (name, size, mtime),
+                    Err(i) => files.insert(i, (name, size, mtime)),
+                }
+            }
+        }
+        let top_time = local_top
+            .and_then(|t| std::fs::metadata(t).ok())
+            .map(|m| m.mtime())
+            .unwrap_or(0);
+        // every listed directory, every parent of one and every parent of a file
+        let mut out: HashMap<&'a str, DirInfo> = HashMap::with_capacity(dirs.len() + 1);
+        ensure_dir(&mut out, "", &dirs, top_time);
+        for &d in dirs.keys() {
+            ensure_dir(&mut out, d, &dirs, top_time);
+        }
+        for (parent, files) in groups {
+            ensure_dir(&mut out, parent, &dirs, top_time);
+            let info = out.get_mut(parent).expect("ensured");
+            info.files = files
+                .into_iter()
+                .map(|(name, size, mtime)| FileEntry {
+                    name: name.to_string(),
+                    size: size as i64,
+                    timestamp: mtime,
+                })
+                .collect();
+        }
+        // readable = own bits and every parent's (sorted: parents come first)
+        let mut sorted: Vec<(&'a str, DirInfo)> = out.into_iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut readable: HashMap<&'a str, bool> = HashMap::with_capacity(sorted.len());
+        for (k, info) in sorted.iter_mut() {
+            if !k.is_empty() {
+                info.readable &= readable.get(parent_of(k).0).copied().unwrap_or(true);
+            }
+            readable.insert(k, info.readable);
+            thin_files(&mut info.files);
+        }
+        Tree {
+            dirs: sorted
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        }
+    }
+}
+
+/// Create the directory `rel` in `out`, with any missing parents, each listed in its
+/// parent's `subdirs`; times and permissions from the listing, else the defaults.
+fn ensure_dir<'a>(
+    out: &mut HashMap<&'a str, DirInfo>,
+    rel: &'a str,
+    dirs: &HashMap<&'a str, (i64, bool)>,
+    top_time: i64,
+) {
+    if out.contains_key(rel) {
+        return;
+    }
+    // the missing directories, deepest first
+    let mut chain: Vec<&'a str> = vec![rel];
+    let mut p = rel;
+    while !p.is_empty() {
+        p = parent_of(p).0;
+        if out.contains_key(p) {
+            break;
+        }
+        chain.push(p);
+    }
+    for d in chain.into_iter().rev() {
+        let (t, r) = dirs
+            .get(d)
+            .copied()
+            .unwrap_or((if d.is_empty() { top_time } else { 0 }, true));
+        out.insert(
+            d,
+            DirInfo {
+                ctime: t,
+                readable: r,
+                ..DirInfo::default()
+            },
+        );
+        if !d.is_empty() {
+            let (parent, name) = parent_of(d);
+            if let Some(pi) = out.get_mut(parent) {
+                pi.subdirs.insert(name.to_string());
+            }
+        }
+    }
 }
 
 /// Build a tree from listing entries whose paths are relative to the category top (`.` or
@@ -192,133 +508,18 @@ pub fn tree_from_entries(
     excludes: &Excludes,
     local_top: Option<&Path>,
 ) -> Tree {
-    let norm = |p: &str| -> String {
-        let p = p.trim_start_matches("./").trim_end_matches('/');
-        if p == "." { String::new() } else { p.to_string() }
-    };
-    let mut excluded_dirs: BTreeSet<String> = BTreeSet::new();
-    let under_excluded = |rel: &str, ex: &BTreeSet<String>| {
-        if ex.is_empty() {
-            return false;
-        }
-        let mut p = rel;
-        while let Some((parent, _)) = p.rsplit_once('/') {
-            if ex.contains(parent) {
-                return true;
-            }
-            p = parent;
-        }
-        false
-    };
-    let mut dirs: BTreeMap<String, (i64, bool)> = BTreeMap::new();
-    let mut files: HashMap<String, (u64, i64)> = HashMap::new();
-    let mut links: Vec<(String, Option<String>, i64)> = Vec::new();
-    let mut sorted = entries;
-    sorted.sort_by(|a, b| a.path.cmp(&b.path));
-    for e in sorted {
-        let rel = norm(&e.path);
-        if excludes.is_excluded(&rel) || under_excluded(&rel, &excluded_dirs) {
-            if e.kind == EntryKind::Dir {
-                excluded_dirs.insert(rel);
-            }
-            continue;
-        }
-        match e.kind {
-            EntryKind::Dir => {
-                dirs.insert(rel, (e.mtime, e.others_readable()));
-            }
-            EntryKind::File => {
-                files.insert(rel, (e.size, e.mtime));
-            }
-            EntryKind::Link => links.push((rel, e.target.clone(), e.mtime)),
-            EntryKind::Other => {}
-        }
+    let mut b = TreeBuilder::new(excludes);
+    for e in &entries {
+        b.push(Listed {
+            path: &e.path,
+            kind: e.kind,
+            size: e.size,
+            mtime: e.mtime,
+            readable: e.others_readable(),
+            target: e.target.as_deref(),
+        });
     }
-    // links to files count as the file
-    for (rel, target, _) in links {
-        let resolved = match (&target, local_top) {
-            (Some(t), _) => {
-                let (parent, _) = parent_of(&rel);
-                normalize_join(parent, t).and_then(|p| files.get(&p).copied())
-            }
-            (None, Some(top)) => std::fs::metadata(top.join(&rel))
-                .ok()
-                .filter(|m| m.is_file())
-                .map(|m| (m.len(), m.mtime())),
-            (None, None) => None,
-        };
-        if let Some(v) = resolved {
-            files.insert(rel, v);
-        }
-    }
-    let mut tree = Tree::default();
-    let top_time = local_top
-        .and_then(|t| std::fs::metadata(t).ok())
-        .map(|m| m.mtime())
-        .unwrap_or(0);
-    let ensure = |tree: &mut Tree, rel: &str| {
-        if tree.dirs.contains_key(rel) {
-            return;
-        }
-        // create the directory and any unlisted parents
-        let mut chain = vec![rel.to_string()];
-        let mut p = rel;
-        while !p.is_empty() {
-            p = parent_of(p).0;
-            chain.push(p.to_string());
-        }
-        for d in chain.into_iter().rev() {
-            if !tree.dirs.contains_key(&d) {
-                let (t, r) = dirs
-                    .get(&d)
-                    .copied()
-                    .unwrap_or((if d.is_empty() { top_time } else { 0 }, true));
-                tree.dirs.insert(
-                    d.clone(),
-                    DirInfo {
-                        ctime: t,
-                        readable: r,
-                        ..DirInfo::default()
-                    },
-                );
-                if !d.is_empty() {
-                    let (parent, name) = parent_of(&d);
-                    if let Some(pi) = tree.dirs.get_mut(parent) {
-                        pi.subdirs.insert(name.to_string());
-                    }
-                }
-            }
-        }
-    };
-    ensure(&mut tree, "");
-    let dir_names: Vec<String> = dirs.keys().cloned().collect();
-    for d in &dir_names {
-        ensure(&mut tree, d);
-    }
-    for (rel, (size, mtime)) in files {
-        let (parent, name) = parent_of(&rel);
-        ensure(&mut tree, parent);
-        if let Some(info) = tree.dirs.get_mut(parent) {
-            info.files.push(FileEntry {
-                name: name.to_string(),
-                size: size as i64,
-                timestamp: mtime,
-            });
-        }
-    }
-    // readable = own bits and every parent's (keys sort parents first)
-    let keys: Vec<String> = tree.dirs.keys().cloned().collect();
-    for k in keys {
-        let parent_readable = if k.is_empty() {
-            true
-        } else {
-            tree.dirs.get(parent_of(&k).0).is_none_or(|p| p.readable)
-        };
-        let info = tree.dirs.get_mut(&k).expect("key exists");
-        info.readable &= parent_readable;
-        thin_files(&mut info.files);
-    }
-    tree
+    b.build(local_top)
 }
 
 /// `base` joined with a relative symlink target, `..` resolved; `None` if it leaves the top.
@@ -348,7 +549,9 @@ pub fn find_fullfiletimelist(top: &Path) -> Option<(PathBuf, String)> {
             .ok()?
             .filter_map(|e| e.ok())
             .filter(|e| {
-                e.file_name().to_str().is_some_and(|n| n.starts_with("fullfiletimelist-"))
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with("fullfiletimelist-"))
                     && e.file_type().is_ok_and(|t| t.is_file())
             })
             .map(|e| e.path())
@@ -374,25 +577,37 @@ pub fn read_fullfiletimelist(
     let text = std::fs::read_to_string(file)
         .map_err(|e| UmdlError::Scan(format!("{}: {e}", file.display())))?;
     let t0 = std::time::Instant::now();
-    let entries = mm_listing::fullfiletimelist::parse(&text)
-        .map_err(|e| UmdlError::Listing(format!("{}: {e}", file.display())))?;
-    log::debug!("{}: {} entries parsed in {:.2}s", file.display(), entries.len(), t0.elapsed().as_secs_f64());
     let top_name = prefix.trim_end_matches('/');
-    let entries: Vec<Entry> = entries
-        .into_iter()
-        .filter_map(|mut e| {
-            if prefix.is_empty() {
-                return Some(e);
+    let mut builder = TreeBuilder::new(excludes);
+    let mut n = 0usize;
+    mm_listing::fullfiletimelist::for_each(&text, |l| {
+        let path = if prefix.is_empty() {
+            l.path
+        } else if l.path == top_name {
+            "."
+        } else {
+            match l.path.strip_prefix(prefix) {
+                Some(p) => p,
+                None => return,
             }
-            if e.path == top_name {
-                e.path = ".".into();
-                return Some(e);
-            }
-            e.path = e.path.strip_prefix(prefix)?.to_string();
-            Some(e)
-        })
-        .collect();
-    if entries.is_empty() {
+        };
+        n += 1;
+        builder.push(Listed {
+            path,
+            kind: l.kind,
+            size: l.size,
+            mtime: l.mtime,
+            readable: true,
+            target: None,
+        });
+    })
+    .map_err(|e| UmdlError::Listing(format!("{}: {e}", file.display())))?;
+    log::debug!(
+        "{}: {n} entries parsed in {:.2}s",
+        file.display(),
+        t0.elapsed().as_secs_f64()
+    );
+    if n == 0 {
         return Err(UmdlError::Listing(format!(
             "{}: no entries under {}",
             file.display(),
@@ -400,7 +615,7 @@ pub fn read_fullfiletimelist(
         )));
     }
     let t0 = std::time::Instant::now();
-    let mut tree = tree_from_entries(entries, excludes, Some(top));
+    let mut tree = builder.build(Some(top));
     log::debug!("tree built in {:.2}s", t0.elapsed().as_secs_f64());
     // the list has no permissions: take them from the directories themselves (one stat
     // per directory, no per-file work)
@@ -426,10 +641,23 @@ pub struct RsyncScan {
 }
 
 /// Run `rsync --list-only -r` on a URL and parse its listing.
-pub fn rsync_listing(url: &str, options: Option<&str>, excludes: &Excludes) -> Result<RsyncScan, UmdlError> {
-    let url = if url.ends_with('/') { url.to_string() } else { format!("{url}/") };
+pub fn rsync_listing(
+    url: &str,
+    options: Option<&str>,
+    excludes: &Excludes,
+) -> Result<RsyncScan, UmdlError> {
+    let url = if url.ends_with('/') {
+        url.to_string()
+    } else {
+        format!("{url}/")
+    };
     let mut cmd = Command::new("rsync");
-    cmd.args(["--list-only", "-r", "--exclude=.snapshot", "--exclude=*.~tmp~"]);
+    cmd.args([
+        "--list-only",
+        "-r",
+        "--exclude=.snapshot",
+        "--exclude=*.~tmp~",
+    ]);
     if let Some(o) = options {
         cmd.args(o.split_whitespace());
     }
@@ -448,7 +676,9 @@ pub fn rsync_listing(url: &str, options: Option<&str>, excludes: &Excludes) -> R
         )));
     }
     if partial {
-        log::warn!("rsync {url}: partial listing (exit code {code}); directories will not be deleted");
+        log::warn!(
+            "rsync {url}: partial listing (exit code {code}); directories will not be deleted"
+        );
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let entries = mm_listing::rsync::parse_listing(&text)
@@ -470,12 +700,19 @@ pub fn rsync_fetch(
     options: Option<&str>,
     paths: &[String],
 ) -> Result<(tempfile::TempDir, PathBuf), UmdlError> {
-    let url = if url.ends_with('/') { url.to_string() } else { format!("{url}/") };
+    let url = if url.ends_with('/') {
+        url.to_string()
+    } else {
+        format!("{url}/")
+    };
     // rsync (3.2+) refuses --files-from below a daemon module's root ("file has vanished"):
     // fetch from the module root with the sub-path prefixed to every entry
     let (url, sub) = split_module(&url);
     let tmp_err = |e: std::io::Error| UmdlError::Scan(format!("temporary file: {e}"));
-    let dir = tempfile::Builder::new().prefix("umdl-fetch-").tempdir().map_err(tmp_err)?;
+    let dir = tempfile::Builder::new()
+        .prefix("umdl-fetch-")
+        .tempdir()
+        .map_err(tmp_err)?;
     let mut list = tempfile::NamedTempFile::new().map_err(tmp_err)?;
     let listed: Vec<String> = paths.iter().map(|p| format!("{sub}{p}")).collect();
     std::io::Write::write_all(&mut list, (listed.join("\n") + "\n").as_bytes()).map_err(tmp_err)?;
@@ -490,12 +727,19 @@ pub fn rsync_fetch(
         .output()
         .map_err(|e| UmdlError::Rsync(format!("cannot run rsync: {e}")))?;
     let code = out.status.code().unwrap_or(-1);
-    log::debug!("rsync fetch exit code {code}: {}", String::from_utf8_lossy(&out.stderr).trim());
+    log::debug!(
+        "rsync fetch exit code {code}: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
     if !out.status.success() && !matches!(code, 23 | 24) {
         return Err(UmdlError::Rsync(format!(
             "rsync {url} (fetching {} files) failed with exit code {code}: {}",
             paths.len(),
-            String::from_utf8_lossy(&out.stderr).trim().lines().last().unwrap_or("")
+            String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("")
         )));
     }
     let root = dir.path().join(&sub);
@@ -520,13 +764,20 @@ fn split_module(url: &str) -> (String, String) {
 /// Parse a saved rsync listing. Paths may be relative to the top (`.` first) or start
 /// with the top's own name (`linux/…`, as `rsync --list-only URL` without a trailing
 /// slash prints them); the latter prefix is stripped.
-pub fn saved_listing(file: &Path, top_basename: &str, excludes: &Excludes) -> Result<Tree, UmdlError> {
+pub fn saved_listing(
+    file: &Path,
+    top_basename: &str,
+    excludes: &Excludes,
+) -> Result<Tree, UmdlError> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| UmdlError::Scan(format!("{}: {e}", file.display())))?;
     let mut entries = mm_listing::rsync::parse_listing(&text)
         .map_err(|e| UmdlError::Listing(format!("{}: {e}", file.display())))?;
     if entries.is_empty() {
-        return Err(UmdlError::Listing(format!("{}: empty listing", file.display())));
+        return Err(UmdlError::Listing(format!(
+            "{}: empty listing",
+            file.display()
+        )));
     }
     let prefix = format!("{top_basename}/");
     let prefixed = !top_basename.is_empty()
@@ -592,17 +843,116 @@ mod tests {
         let names: Vec<&str> = t.dirs["a"].files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["f.iso", "g.iso"]);
         assert_eq!(t.dirs["a"].files[1].size, 10);
-        assert_eq!(t.dirs[""].subdirs.iter().collect::<Vec<_>>(), ["a", "private"]);
+        assert_eq!(
+            t.dirs[""].subdirs.iter().collect::<Vec<_>>(),
+            ["a", "private"]
+        );
+    }
+
+    #[test]
+    fn walk_skips_stats_of_unchanged_directories_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let top = tmp.path();
+        std::fs::create_dir_all(top.join("a/b")).unwrap();
+        std::fs::create_dir_all(top.join("c")).unwrap();
+        for i in 0..12 {
+            std::fs::write(top.join(format!("a/p{i:02}.rpm")), b"xy").unwrap();
+        }
+        std::fs::write(top.join("c/f.iso"), b"abc").unwrap();
+        std::os::unix::fs::symlink("f.iso", top.join("c/g.iso")).unwrap();
+        let ex = Excludes::new("top", &[]).unwrap();
+        let cold = walk_local(top, &ex, &HashMap::new()).unwrap();
+        assert!(cold.dirs.values().all(|d| !d.names_only));
+        assert_eq!(cold.dirs["a"].files.len(), 3, "thinned");
+        assert_eq!(cold.dirs["c"].files[1].size, 3);
+        // everything known with its ctime: names only, nothing thinned, same subdirectories
+        let known: HashMap<String, i64> = cold
+            .dirs
+            .iter()
+            .map(|(k, d)| (k.clone(), d.ctime))
+            .collect();
+        let warm = walk_local(top, &ex, &known).unwrap();
+        assert_eq!(
+            warm.dirs.keys().collect::<Vec<_>>(),
+            cold.dirs.keys().collect::<Vec<_>>()
+        );
+        for (k, d) in &warm.dirs {
+            assert!(d.names_only, "{k}");
+            assert_eq!(d.subdirs, cold.dirs[k].subdirs);
+            assert_eq!(
+                (d.ctime, d.readable),
+                (cold.dirs[k].ctime, cold.dirs[k].readable)
+            );
+            assert!(d.files.iter().all(|f| f.size == 0 && f.timestamp == 0));
+        }
+        assert_eq!(warm.dirs["a"].files.len(), 12);
+        assert!(warm.has_file("c", "f.iso") && warm.has_file("c", "g.iso"));
+        // a stored ctime that differs (the directory changed): stat'ed as before
+        let mut stale = known.clone();
+        *stale.get_mut("c").unwrap() -= 1;
+        stale.remove("a/b");
+        let t = walk_local(top, &ex, &stale).unwrap();
+        assert!(!t.dirs["c"].names_only && !t.dirs["a/b"].names_only && t.dirs["a"].names_only);
+        assert_eq!(t.dirs["c"].files, cold.dirs["c"].files);
+    }
+
+    #[test]
+    fn builder_takes_entries_in_any_order() {
+        let lines = [
+            ("x/y/f.iso", EntryKind::File, 5, 7),
+            ("x/.snapshot/deep/f", EntryKind::File, 1, 1),
+            ("x", EntryKind::Dir, 0, 3),
+            ("x/.snapshot", EntryKind::Dir, 0, 1),
+            ("x/.snapshot/deep", EntryKind::Dir, 0, 1),
+            ("x/y/f.iso", EntryKind::File, 6, 8),
+            (".", EntryKind::Dir, 0, 2),
+        ];
+        let ex = Excludes::new("top", &[]).unwrap();
+        let mut b = TreeBuilder::new(&ex);
+        for (path, kind, size, mtime) in lines {
+            b.push(Listed {
+                path,
+                kind,
+                size,
+                mtime,
+                readable: true,
+                target: None,
+            });
+        }
+        let t = b.build(None);
+        assert_eq!(t.dirs.keys().collect::<Vec<_>>(), ["", "x", "x/y"]);
+        assert_eq!(
+            (t.dirs[""].ctime, t.dirs["x"].ctime, t.dirs["x/y"].ctime),
+            (2, 3, 0)
+        );
+        assert_eq!(t.dirs["x"].subdirs.iter().collect::<Vec<_>>(), ["y"]);
+        assert_eq!(
+            t.dirs["x/y"].files,
+            [FileEntry {
+                name: "f.iso".into(),
+                size: 6,
+                timestamp: 8
+            }]
+        );
     }
 
     #[test]
     fn module_split() {
         assert_eq!(
             split_module("rsync://h:873/pub/fedora/linux/"),
-            ("rsync://h:873/pub/".to_string(), "fedora/linux/".to_string())
+            (
+                "rsync://h:873/pub/".to_string(),
+                "fedora/linux/".to_string()
+            )
         );
-        assert_eq!(split_module("rsync://h/pub/"), ("rsync://h/pub/".to_string(), String::new()));
-        assert_eq!(split_module("/local/dir/"), ("/local/dir/".to_string(), String::new()));
+        assert_eq!(
+            split_module("rsync://h/pub/"),
+            ("rsync://h/pub/".to_string(), String::new())
+        );
+        assert_eq!(
+            split_module("/local/dir/"),
+            ("/local/dir/".to_string(), String::new())
+        );
     }
 
     #[test]

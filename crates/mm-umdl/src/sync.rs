@@ -2,6 +2,7 @@
 //! versions, file details, deletions. Every batch is one transaction.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use diesel::prelude::*;
@@ -109,6 +110,24 @@ pub fn load_category(conn: &mut DbConn, name: &str) -> Result<CategoryCtx, UmdlE
     Ok(CategoryCtx { category, topname })
 }
 
+/// The ctime the database has for each directory of a category, by path relative to the
+/// category top (`""` is the top); directories without a ctime are left out.
+pub fn stored_ctimes(
+    conn: &mut DbConn,
+    category_id: i32,
+    topname: &str,
+) -> Result<HashMap<String, i64>, UmdlError> {
+    let rows: Vec<(String, Option<i64>)> = category_directory::table
+        .inner_join(directory::table)
+        .filter(category_directory::category_id.eq(category_id))
+        .select((directory::name, directory::ctime))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(name, ctime)| Some((rel_of_opt(topname, &name)?.to_string(), ctime?)))
+        .collect())
+}
+
 /// Everything [`sync`] needs.
 #[derive(Debug)]
 pub struct Job<'a> {
@@ -184,12 +203,20 @@ pub fn sync(conn: &mut DbConn, job: &Job) -> Result<Summary, UmdlError> {
     let mut updates: Vec<&str> = Vec::new();
     for (rel, info) in &job.tree.dirs {
         let full = job.full(rel);
-        match old_ctime.get(&full) {
+        let old = old_ctime.get(&full);
+        let unchanged = old.is_some_and(|ct| !job.force && *ct == Some(info.ctime));
+        if !unchanged && info.names_only {
+            // the walk took it for unchanged: the database changed under this run
+            return Err(UmdlError::Scan(format!(
+                "{full} changed in the database during the scan; run again"
+            )));
+        }
+        match old {
             None => {
                 new_rels.push(rel);
                 changed.insert(rel.clone());
             }
-            Some(ct) if job.force || *ct != Some(info.ctime) => {
+            Some(_) if !unchanged => {
                 updates.push(rel);
                 changed.insert(rel.clone());
             }
@@ -257,14 +284,21 @@ pub fn sync(conn: &mut DbConn, job: &Job) -> Result<Summary, UmdlError> {
         })?;
     }
 
-    let top_id = *ids
-        .get(job.topname)
-        .ok_or_else(|| UmdlError::Scan(format!("top directory {} missing from the scan", job.topname)))?;
+    let top_id = *ids.get(job.topname).ok_or_else(|| {
+        UmdlError::Scan(format!(
+            "top directory {} missing from the scan",
+            job.topname
+        ))
+    })?;
     if job.ctx.category.topdir_id.is_none() {
         diesel::update(category::table.find(cat_id))
             .set(category::topdir_id.eq(Some(top_id)))
             .execute(conn)?;
-        log::info!("{}: top directory set to {}", job.ctx.category.name, job.topname);
+        log::info!(
+            "{}: top directory set to {}",
+            job.ctx.category.name,
+            job.topname
+        );
     }
 
     // 4. changed directories
@@ -294,7 +328,13 @@ pub fn sync(conn: &mut DbConn, job: &Job) -> Result<Summary, UmdlError> {
     // 7. deletions
     let gone: Vec<(String, i32)> = ids
         .iter()
-        .filter(|(name, id)| **id != top_id && !job.tree.dirs.contains_key(rel_of_opt(job.topname, name).unwrap_or("\u{0}")))
+        .filter(|(name, id)| {
+            **id != top_id
+                && !job
+                    .tree
+                    .dirs
+                    .contains_key(rel_of_opt(job.topname, name).unwrap_or("\u{0}"))
+        })
         .map(|(n, id)| (n.clone(), *id))
         .collect();
     if !gone.is_empty() {
@@ -388,8 +428,10 @@ fn repository_dirs(tree: &Tree) -> Vec<&str> {
     tree.dirs
         .iter()
         .filter(|(rel, info)| {
-            (info.subdirs.contains("repodata") && tree.has_file(&join_rel(rel, "repodata"), "repomd.xml"))
-                || (info.subdirs.contains("objects") && info.files.iter().any(|f| f.name == "summary"))
+            (info.subdirs.contains("repodata")
+                && tree.has_file(&join_rel(rel, "repodata"), "repomd.xml"))
+                || (info.subdirs.contains("objects")
+                    && info.files.iter().any(|f| f.name == "summary"))
         })
         .map(|(rel, _)| rel.as_str())
         .collect()
@@ -409,7 +451,8 @@ fn repositories(
         .map(|r| Regex::new(&format!("^(?:{r})")))
         .collect::<Result<_, _>>()
         .map_err(|e| UmdlError::Config(format!("umdl.skip_paths_for_version: {e}")))?;
-    let prefix_rules = rules::PrefixRules::new(&job.umdl.repository_rules).map_err(UmdlError::Config)?;
+    let prefix_rules =
+        rules::PrefixRules::new(&job.umdl.repository_rules).map_err(UmdlError::Config)?;
     let mut arches: HashMap<String, i32> = arch::table
         .select((arch::name, arch::id))
         .load::<(String, i32)>(c)?
@@ -433,8 +476,13 @@ fn repositories(
 
     for rel in repository_dirs(job.tree) {
         let name = job.full(rel);
-        let Some(&dir_id) = ids.get(&name) else { continue };
-        if by_dir.contains(&dir_id) || rules::never_a_repository(&name) || skip.iter().any(|r| r.is_match(&name)) {
+        let Some(&dir_id) = ids.get(&name) else {
+            continue;
+        };
+        if by_dir.contains(&dir_id)
+            || rules::never_a_repository(&name)
+            || skip.iter().any(|r| r.is_match(&name))
+        {
             continue;
         }
         let known_arches: Vec<String> = arches.keys().cloned().collect();
@@ -494,7 +542,9 @@ fn repositories(
         let prefix = prefix_rules.prefix(&name, &job.ctx.category.name, &ver, &arch_name);
         if let Some(p) = &prefix {
             if !claimed.insert((p.clone(), arch_id)) {
-                log::warn!("{name}: repository {p} ({arch_name}) already found in this scan, skipped");
+                log::warn!(
+                    "{name}: repository {p} ({arch_name}) already found in this scan, skipped"
+                );
                 continue;
             }
             if let Some(&rid) = by_key.get(&(p.clone(), arch_id)) {
@@ -537,7 +587,10 @@ fn repositories(
             .filter(repository::name.eq(&name))
             .select(repository::id)
             .first(c)?;
-        log::info!("created repository {} ({arch_name}) at {name}", prefix.as_deref().unwrap_or("(no prefix)"));
+        log::info!(
+            "created repository {} ({arch_name}) at {name}",
+            prefix.as_deref().unwrap_or("(no prefix)")
+        );
         summary.repos_created += 1;
         by_name.insert(name.clone(), rid);
         if let Some(p) = prefix {
@@ -588,7 +641,10 @@ fn file_details(
 ) -> Result<(), UmdlError> {
     let cat_id = job.ctx.category.id;
     let existing: Vec<FileDetail> = file_detail::table
-        .inner_join(category_directory::table.on(category_directory::directory_id.eq(file_detail::directory_id)))
+        .inner_join(
+            category_directory::table
+                .on(category_directory::directory_id.eq(file_detail::directory_id)),
+        )
         .filter(category_directory::category_id.eq(cat_id))
         .select(FileDetail::as_select())
         .load(conn)?;
@@ -608,10 +664,14 @@ fn file_details(
     // a row yet), ostree summaries and checksum files of new/changed directories
     let mut wanted: Vec<(&str, i32, String, Want)> = Vec::new();
     for (rel, info) in &job.tree.dirs {
-        let Some(&dir_id) = ids.get(&job.full(rel)) else { continue };
+        let Some(&dir_id) = ids.get(&job.full(rel)) else {
+            continue;
+        };
         let dir_changed = changed.contains(rel) || job.force;
-        let is_repodata = rel.ends_with("repodata") && info.files.iter().any(|f| f.name == "repomd.xml");
-        if is_repodata && (dir_changed || !newest.contains_key(&(dir_id, "repomd.xml".to_string()))) {
+        let is_repodata =
+            rel.ends_with("repodata") && info.files.iter().any(|f| f.name == "repomd.xml");
+        if is_repodata && (dir_changed || !newest.contains_key(&(dir_id, "repomd.xml".to_string())))
+        {
             wanted.push((rel, dir_id, "repomd.xml".into(), Want::Repomd));
         }
         if !dir_changed {
@@ -620,7 +680,11 @@ fn file_details(
         if info.subdirs.contains("objects") && info.files.iter().any(|f| f.name == "summary") {
             wanted.push((rel, dir_id, "summary".into(), Want::Summary));
         }
-        for cf in info.files.iter().filter(|f| mm_listing::checksum::is_checksum_file(&f.name)) {
+        for cf in info
+            .files
+            .iter()
+            .filter(|f| mm_listing::checksum::is_checksum_file(&f.name))
+        {
             wanted.push((rel, dir_id, cf.name.clone(), Want::Checksum));
         }
     }
@@ -629,20 +693,29 @@ fn file_details(
         (Some(top), _) => Some(top),
         (None, _) if wanted.is_empty() => None,
         (None, Some(remote)) => {
-            let paths: Vec<String> = wanted.iter().map(|(rel, _, name, _)| join_rel(rel, name)).collect();
+            let paths: Vec<String> = wanted
+                .iter()
+                .map(|(rel, _, name, _)| join_rel(rel, name))
+                .collect();
             match crate::scan::rsync_fetch(&remote.url, remote.options.as_deref(), &paths) {
                 Ok(got) => {
                     fetched = got;
                     Some(fetched.1.as_path())
                 }
                 Err(e) => {
-                    log::warn!("{}: cannot fetch repomd.xml and checksum files: {e}", job.ctx.category.name);
+                    log::warn!(
+                        "{}: cannot fetch repomd.xml and checksum files: {e}",
+                        job.ctx.category.name
+                    );
                     None
                 }
             }
         }
         (None, None) => {
-            log::debug!("{}: saved listing; repomd.xml and checksum files are not read", job.ctx.category.name);
+            log::debug!(
+                "{}: saved listing; repomd.xml and checksum files are not read",
+                job.ctx.category.name
+            );
             None
         }
     };
@@ -659,6 +732,12 @@ fn file_details(
         };
         let dir_id = *dir_id;
         let listed = info.files.iter().find(|f| &f.name == name);
+        // a names-only directory (unchanged since the last walk) has no file times: stat
+        let listed_time = if info.names_only {
+            std::fs::metadata(&path).ok().map(|m| m.mtime())
+        } else {
+            listed.map(|f| f.timestamp)
+        };
         match want {
             Want::Repomd | Want::Summary => {
                 let h = hash_bytes(&bytes);
@@ -679,7 +758,7 @@ fn file_details(
                 } else {
                     None
                 }
-                .or(listed.map(|f| f.timestamp));
+                .or(listed_time);
                 new_rows.push(NewFileDetail {
                     directory_id: dir_id,
                     filename: name.clone(),
@@ -694,7 +773,9 @@ fn file_details(
             Want::Checksum => {
                 let sums = mm_listing::checksum::parse(&String::from_utf8_lossy(&bytes));
                 for (fname, s) in sums.files {
-                    let Some(listed) = info.files.iter().find(|f| f.name == fname) else { continue };
+                    let Some(listed) = info.files.iter().find(|f| f.name == fname) else {
+                        continue;
+                    };
                     use mm_listing::checksum::Algo;
                     let get = |a: Algo| s.hashes.get(&a).cloned();
                     let row = NewFileDetail {
@@ -707,7 +788,11 @@ fn file_details(
                         sha256: get(Algo::Sha256),
                         sha512: get(Algo::Sha512),
                     };
-                    if row.sha1.is_none() && row.md5.is_none() && row.sha256.is_none() && row.sha512.is_none() {
+                    if row.sha1.is_none()
+                        && row.md5.is_none()
+                        && row.sha256.is_none()
+                        && row.sha512.is_none()
+                    {
                         continue;
                     }
                     let same = newest.get(&(dir_id, fname.clone())).is_some_and(|fd| {
@@ -758,9 +843,17 @@ fn file_details(
     // aging: keep the newest row per file, drop others older than max_stale_days
     let cutoff = chrono::Utc::now().timestamp() - i64::from(job.umdl.max_stale_days) * 86_400;
     let all: Vec<(i32, i32, String, Option<i64>)> = file_detail::table
-        .inner_join(category_directory::table.on(category_directory::directory_id.eq(file_detail::directory_id)))
+        .inner_join(
+            category_directory::table
+                .on(category_directory::directory_id.eq(file_detail::directory_id)),
+        )
         .filter(category_directory::category_id.eq(cat_id))
-        .select((file_detail::id, file_detail::directory_id, file_detail::filename, file_detail::timestamp))
+        .select((
+            file_detail::id,
+            file_detail::directory_id,
+            file_detail::filename,
+            file_detail::timestamp,
+        ))
         .load(conn)?;
     type Rows = Vec<(Option<i64>, i32)>;
     let mut groups: BTreeMap<(i32, String), Rows> = BTreeMap::new();
@@ -771,13 +864,20 @@ fn file_details(
     for (_, mut rows) in groups {
         rows.sort();
         rows.pop(); // the newest stays
-        expire.extend(rows.into_iter().filter(|(ts, _)| ts.unwrap_or(0) < cutoff).map(|(_, id)| id));
+        expire.extend(
+            rows.into_iter()
+                .filter(|(ts, _)| ts.unwrap_or(0) < cutoff)
+                .map(|(_, id)| id),
+        );
     }
     summary.file_details_expired = expire.len();
     for chunk in expire.chunks(BATCH) {
         conn.transaction::<(), UmdlError, _>(|c| {
-            diesel::delete(file_detail_file_group::table.filter(file_detail_file_group::file_detail_id.eq_any(chunk)))
-                .execute(c)?;
+            diesel::delete(
+                file_detail_file_group::table
+                    .filter(file_detail_file_group::file_detail_id.eq_any(chunk)),
+            )
+            .execute(c)?;
             diesel::delete(file_detail::table.filter(file_detail::id.eq_any(chunk))).execute(c)?;
             Ok(())
         })?;
@@ -792,8 +892,11 @@ fn delete_directories(c: &mut DbConn, ids: &[i32]) -> Result<(), UmdlError> {
         .select(file_detail::id)
         .load(c)?;
     for chunk in fds.chunks(BATCH) {
-        diesel::delete(file_detail_file_group::table.filter(file_detail_file_group::file_detail_id.eq_any(chunk)))
-            .execute(c)?;
+        diesel::delete(
+            file_detail_file_group::table
+                .filter(file_detail_file_group::file_detail_id.eq_any(chunk)),
+        )
+        .execute(c)?;
     }
     diesel::delete(file_detail::table.filter(file_detail::directory_id.eq_any(ids))).execute(c)?;
     let repos: Vec<i32> = repository::table
@@ -801,13 +904,20 @@ fn delete_directories(c: &mut DbConn, ids: &[i32]) -> Result<(), UmdlError> {
         .select(repository::id)
         .load(c)?;
     if !repos.is_empty() {
-        diesel::delete(propagation_stat::table.filter(propagation_stat::repository_id.eq_any(&repos))).execute(c)?;
+        diesel::delete(
+            propagation_stat::table.filter(propagation_stat::repository_id.eq_any(&repos)),
+        )
+        .execute(c)?;
         diesel::delete(repository::table.filter(repository::id.eq_any(&repos))).execute(c)?;
     }
-    diesel::delete(host_category_dir::table.filter(host_category_dir::directory_id.eq_any(ids))).execute(c)?;
-    diesel::delete(directory_exclusive_host::table.filter(directory_exclusive_host::directory_id.eq_any(ids)))
+    diesel::delete(host_category_dir::table.filter(host_category_dir::directory_id.eq_any(ids)))
         .execute(c)?;
-    diesel::delete(category_directory::table.filter(category_directory::directory_id.eq_any(ids))).execute(c)?;
+    diesel::delete(
+        directory_exclusive_host::table.filter(directory_exclusive_host::directory_id.eq_any(ids)),
+    )
+    .execute(c)?;
+    diesel::delete(category_directory::table.filter(category_directory::directory_id.eq_any(ids)))
+        .execute(c)?;
     // never delete a directory that is some category's top
     diesel::delete(
         directory::table

@@ -9,7 +9,7 @@ use std::time::Duration;
 use diesel::prelude::*;
 use mm_core::schema::*;
 use mm_testkit::{DbConn, TestDb, for_each_backend};
-use mm_umdl::generate::{Spec, generate, fullfiletimelist_for, repomd_xml};
+use mm_umdl::generate::{Spec, fullfiletimelist_for, generate, repomd_xml};
 use sha2::Digest;
 
 const UMDL: &str = env!("CARGO_BIN_EXE_update-master-directory-list");
@@ -65,7 +65,12 @@ fn ok(cfg: &Path, args: &[&str]) -> String {
 }
 
 fn dir_names(conn: &mut DbConn) -> BTreeSet<String> {
-    directory::table.select(directory::name).load::<String>(conn).unwrap().into_iter().collect()
+    directory::table
+        .select(directory::name)
+        .load::<String>(conn)
+        .unwrap()
+        .into_iter()
+        .collect()
 }
 
 /// Directories under `root/top` (inclusive), as `directory.name`s.
@@ -89,7 +94,12 @@ fn repos(conn: &mut DbConn) -> BTreeSet<(Option<String>, String, String, String)
         .inner_join(arch::table)
         .inner_join(version::table)
         .inner_join(directory::table)
-        .select((repository::prefix, arch::name, version::name, directory::name))
+        .select((
+            repository::prefix,
+            arch::name,
+            version::name,
+            directory::name,
+        ))
         .load::<(Option<String>, String, Option<String>, String)>(conn)
         .unwrap()
         .into_iter()
@@ -110,13 +120,21 @@ fn versions(conn: &mut DbConn) -> Vec<(String, String, bool)> {
     v
 }
 
-fn file_details(conn: &mut DbConn, dir: &str, file: &str) -> Vec<(Option<String>, Option<i64>, Option<i64>)> {
+fn file_details(
+    conn: &mut DbConn,
+    dir: &str,
+    file: &str,
+) -> Vec<(Option<String>, Option<i64>, Option<i64>)> {
     file_detail::table
         .inner_join(directory::table)
         .filter(directory::name.eq(dir))
         .filter(file_detail::filename.eq(file))
         .order(file_detail::id)
-        .select((file_detail::sha256, file_detail::timestamp, file_detail::size))
+        .select((
+            file_detail::sha256,
+            file_detail::timestamp,
+            file_detail::size,
+        ))
         .load(conn)
         .unwrap()
 }
@@ -141,28 +159,77 @@ fn fedora_tree_releases_deletions_and_file_details() {
 
         // first run: fast path, everything recorded
         let out = ok(&cfg, &[]);
-        assert!(out.contains("Fedora Linux:") && out.contains("fullfiletimelist"), "{out}");
+        assert!(
+            out.contains("Fedora Linux:") && out.contains("fullfiletimelist"),
+            "{out}"
+        );
         let mut expected = tree_dirs(root, "pub/fedora/linux");
         expected.extend(tree_dirs(root, "pub/epel"));
         assert_eq!(dir_names(&mut db.conn), expected);
         let r = repos(&mut db.conn);
         let base = "pub/fedora/linux";
         for (p, a, v, d) in [
-            ("fedora-41", "x86_64", "41", format!("{base}/releases/41/Everything/x86_64/os")),
-            ("fedora-41", "aarch64", "41", format!("{base}/releases/41/Everything/aarch64/os")),
-            ("fedora-source-41", "source", "41", format!("{base}/releases/41/Everything/source/tree")),
-            ("updates-released-f41", "x86_64", "41", format!("{base}/updates/41/Everything/x86_64")),
-            ("updates-released-source-f41", "source", "41", format!("{base}/updates/41/Everything/source/tree")),
-            ("updates-testing-f41", "aarch64", "41", format!("{base}/updates/testing/41/Everything/aarch64")),
-            ("epel-9", "x86_64", "9", "pub/epel/9/Everything/x86_64".to_string()),
-            ("epel-source-9", "source", "9", "pub/epel/9/Everything/source/tree".to_string()),
+            (
+                "fedora-41",
+                "x86_64",
+                "41",
+                format!("{base}/releases/41/Everything/x86_64/os"),
+            ),
+            (
+                "fedora-41",
+                "aarch64",
+                "41",
+                format!("{base}/releases/41/Everything/aarch64/os"),
+            ),
+            (
+                "fedora-source-41",
+                "source",
+                "41",
+                format!("{base}/releases/41/Everything/source/tree"),
+            ),
+            (
+                "updates-released-f41",
+                "x86_64",
+                "41",
+                format!("{base}/updates/41/Everything/x86_64"),
+            ),
+            (
+                "updates-released-source-f41",
+                "source",
+                "41",
+                format!("{base}/updates/41/Everything/source/tree"),
+            ),
+            (
+                "updates-testing-f41",
+                "aarch64",
+                "41",
+                format!("{base}/updates/testing/41/Everything/aarch64"),
+            ),
+            (
+                "epel-9",
+                "x86_64",
+                "9",
+                "pub/epel/9/Everything/x86_64".to_string(),
+            ),
+            (
+                "epel-source-9",
+                "source",
+                "9",
+                "pub/epel/9/Everything/source/tree".to_string(),
+            ),
         ] {
-            assert!(r.contains(&(Some(p.to_string()), a.to_string(), v.to_string(), d.clone())), "{p} {a} {d} missing in {r:#?}");
+            assert!(
+                r.contains(&(Some(p.to_string()), a.to_string(), v.to_string(), d.clone())),
+                "{p} {a} {d} missing in {r:#?}"
+            );
         }
         assert_eq!(r.len(), 12, "{r:#?}");
         assert_eq!(
             versions(&mut db.conn),
-            [("EPEL".into(), "9".into(), false), ("Fedora".into(), "41".into(), false)]
+            [
+                ("EPEL".into(), "9".into(), false),
+                ("Fedora".into(), "41".into(), false)
+            ]
         );
         // topdir set, files recorded
         let top: Option<i32> = category::table
@@ -170,21 +237,41 @@ fn fedora_tree_releases_deletions_and_file_details() {
             .select(category::topdir_id)
             .first(&mut db.conn)
             .unwrap();
-        let top_name: String = directory::table.find(top.unwrap()).select(directory::name).first(&mut db.conn).unwrap();
+        let top_name: String = directory::table
+            .find(top.unwrap())
+            .select(directory::name)
+            .first(&mut db.conn)
+            .unwrap();
         assert_eq!(top_name, base);
         let files: Option<Vec<u8>> = directory::table
-            .filter(directory::name.eq(format!("{base}/releases/41/Everything/x86_64/os/Packages/a")))
+            .filter(directory::name.eq(format!(
+                "{base}/releases/41/Everything/x86_64/os/Packages/a"
+            )))
             .select(directory::files)
             .first(&mut db.conn)
             .unwrap();
         let files = mm_core::files::decode(&files.unwrap()).unwrap();
         let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, ["apkg-0-1.fc.noarch.rpm", "apkg-1-1.fc.noarch.rpm", "apkg-2-1.fc.noarch.rpm"]);
+        assert_eq!(
+            names,
+            [
+                "apkg-0-1.fc.noarch.rpm",
+                "apkg-1-1.fc.noarch.rpm",
+                "apkg-2-1.fc.noarch.rpm"
+            ]
+        );
         // repomd.xml file detail: hashes of the bytes, timestamp = revision
         let repodata = format!("{base}/updates/41/Everything/x86_64/repodata");
         let bytes = std::fs::read(root.join(&repodata).join("repomd.xml")).unwrap();
         let fd = file_details(&mut db.conn, &repodata, "repomd.xml");
-        assert_eq!(fd, [(Some(hex::encode(sha2::Sha256::digest(&bytes))), Some(spec.revision), Some(bytes.len() as i64))]);
+        assert_eq!(
+            fd,
+            [(
+                Some(hex::encode(sha2::Sha256::digest(&bytes))),
+                Some(spec.revision),
+                Some(bytes.len() as i64)
+            )]
+        );
         let n_repomd: i64 = file_detail::table
             .filter(file_detail::filename.eq("repomd.xml"))
             .count()
@@ -205,12 +292,27 @@ fn fedora_tree_releases_deletions_and_file_details() {
         assert!(!out.contains("Fedora EPEL"), "{out}");
 
         // a new release: exactly one new version
-        generate(root, &Spec { fedora_releases: vec![42], epel_releases: vec![], ..spec.clone() }).unwrap();
+        generate(
+            root,
+            &Spec {
+                fedora_releases: vec![42],
+                epel_releases: vec![],
+                ..spec.clone()
+            },
+        )
+        .unwrap();
         let out = ok(&cfg, &[]);
-        assert!(out.contains("9 repositories and 1 versions created"), "{out}");
+        assert!(
+            out.contains("9 repositories and 1 versions created"),
+            "{out}"
+        );
         assert_eq!(
             versions(&mut db.conn),
-            [("EPEL".into(), "9".into(), false), ("Fedora".into(), "41".into(), false), ("Fedora".into(), "42".into(), false)]
+            [
+                ("EPEL".into(), "9".into(), false),
+                ("Fedora".into(), "41".into(), false),
+                ("Fedora".into(), "42".into(), false)
+            ]
         );
 
         // a removed directory is deleted with its repository and file details
@@ -229,7 +331,11 @@ fn fedora_tree_releases_deletions_and_file_details() {
         std::thread::sleep(Duration::from_millis(1100));
         let now = chrono::Utc::now().timestamp();
         std::fs::remove_file(root.join(&repodata).join("repomd.xml")).unwrap();
-        std::fs::write(root.join(&repodata).join("repomd.xml"), repomd_xml(now + 5, "new")).unwrap();
+        std::fs::write(
+            root.join(&repodata).join("repomd.xml"),
+            repomd_xml(now + 5, "new"),
+        )
+        .unwrap();
         regenerate_ffl(root);
         ok(&cfg, &["--category", "Fedora Linux"]);
         let fd = file_details(&mut db.conn, &repodata, "repomd.xml");
@@ -248,7 +354,11 @@ fn fedora_tree_releases_deletions_and_file_details() {
         assert_eq!(dir_names(&mut db.conn), before);
         ok(&cfg, &["--category", "Fedora Linux", "--delete-force"]);
         let names = dir_names(&mut db.conn);
-        assert!(!names.iter().any(|n| n.starts_with(&format!("{base}/releases"))));
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.starts_with(&format!("{base}/releases")))
+        );
         assert!(names.contains(base));
     });
 }
@@ -274,13 +384,107 @@ fn walk_matches_fullfiletimelist_and_dry_run_writes_nothing() {
         assert_eq!(repos(&mut db.conn).len(), 12);
         // the fast path sees the same tree: nothing to add or delete
         let out = ok(&cfg, &[]);
-        assert!(out.contains("0 dirs added") && out.contains(" 0 deleted"), "{out}");
+        assert!(
+            out.contains("0 dirs added") && out.contains(" 0 deleted"),
+            "{out}"
+        );
         assert_eq!(dir_names(&mut db.conn), expected);
     });
 }
 
+/// Every directory row: name → (ctime, files as stored).
+fn dir_rows(
+    conn: &mut DbConn,
+) -> std::collections::BTreeMap<String, (Option<i64>, Option<Vec<u8>>)> {
+    directory::table
+        .select((directory::name, directory::ctime, directory::files))
+        .load::<(String, Option<i64>, Option<Vec<u8>>)>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|(n, c, f)| (n, (c, f)))
+        .collect()
+}
+
+#[test]
+fn unchanged_walk_skips_file_stats_but_sees_changed_directories() {
+    for_each_backend(|db| {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        generate(
+            root,
+            &Spec {
+                epel_releases: vec![],
+                fullfiletimelist: false,
+                ..Spec::default()
+            },
+        )
+        .unwrap();
+        add_category(&mut db.conn, "Fedora Linux");
+        let base = "pub/fedora/linux";
+        let cfg = db.config_file(&format!(
+            "[umdl]\nprefix = \"{}/\"\n[[umdl.master_directories]]\ntype = \"directory\"\n\
+             category = \"Fedora Linux\"\npath = \"{}/{base}\"\n",
+            root.display(),
+            root.display()
+        ));
+        ok(&cfg, &[]);
+        let cold = dir_rows(&mut db.conn);
+        // unchanged: every directory is skipped and the stored rows stay as the cold scan wrote them
+        let out = ok(&cfg, &[]);
+        assert!(
+            out.contains(&format!(
+                "0 dirs added, 0 updated, 0 deleted, {} unchanged",
+                cold.len()
+            )),
+            "{out}"
+        );
+        assert_eq!(dir_rows(&mut db.conn), cold);
+        let repodata = format!("{base}/updates/41/Everything/x86_64/repodata");
+        let before = file_details(&mut db.conn, &repodata, "repomd.xml");
+        // a repodata directory without a file_detail row gets one on an unchanged walk,
+        // timestamped from repomd.xml itself
+        diesel::delete(file_detail::table)
+            .execute(&mut db.conn)
+            .unwrap();
+        ok(&cfg, &[]);
+        assert_eq!(file_details(&mut db.conn, &repodata, "repomd.xml"), before);
+        assert_eq!(dir_rows(&mut db.conn), cold);
+
+        // a changed directory (new file, one second later) is stat'ed and written in full
+        std::thread::sleep(Duration::from_millis(1100));
+        let pkgs = format!("{base}/releases/41/Everything/x86_64/os/Packages/a");
+        std::fs::write(root.join(&pkgs).join("zz-new.iso"), b"12345").unwrap();
+        let out = ok(&cfg, &[]);
+        assert!(out.contains("0 dirs added, 1 updated, 0 deleted"), "{out}");
+        let rows = dir_rows(&mut db.conn);
+        let files = mm_core::files::decode(rows[&pkgs].1.as_deref().unwrap()).unwrap();
+        let new = files
+            .iter()
+            .find(|f| f.name == "zz-new.iso")
+            .expect("new file recorded");
+        assert_eq!(new.size, 5);
+        assert!(files.iter().all(|f| f.timestamp > 0), "{files:?}");
+        for (name, row) in &cold {
+            if name != &pkgs {
+                assert_eq!(&rows[name], row, "{name} rewritten");
+            }
+        }
+        // --force stats everything again and writes the same rows
+        let out = ok(&cfg, &["--force"]);
+        assert!(
+            out.contains(&format!("0 dirs added, {} updated", cold.len())),
+            "{out}"
+        );
+        assert_eq!(dir_rows(&mut db.conn), rows);
+    });
+}
+
 fn readable(conn: &mut DbConn, name: &str) -> bool {
-    directory::table.filter(directory::name.eq(name)).select(directory::readable).first(conn).unwrap()
+    directory::table
+        .filter(directory::name.eq(name))
+        .select(directory::readable)
+        .first(conn)
+        .unwrap()
 }
 
 #[test]
@@ -289,7 +493,15 @@ fn readable_flags_and_file_detail_aging() {
     for_each_backend(|db| {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
-        generate(root, &Spec { epel_releases: vec![], fullfiletimelist: false, ..Spec::default() }).unwrap();
+        generate(
+            root,
+            &Spec {
+                epel_releases: vec![],
+                fullfiletimelist: false,
+                ..Spec::default()
+            },
+        )
+        .unwrap();
         add_category(&mut db.conn, "Fedora Linux");
         let base = "pub/fedora/linux";
         let private = root.join(base).join("updates/testing");
@@ -304,12 +516,19 @@ fn readable_flags_and_file_detail_aging() {
         ok(&cfg, &[]);
         assert!(readable(&mut db.conn, &format!("{base}/updates")));
         assert!(!readable(&mut db.conn, &format!("{base}/updates/testing")));
-        assert!(!readable(&mut db.conn, &format!("{base}/updates/testing/41/Everything/x86_64/repodata")));
+        assert!(!readable(
+            &mut db.conn,
+            &format!("{base}/updates/testing/41/Everything/x86_64/repodata")
+        ));
         let repodata = format!("{base}/releases/41/Everything/x86_64/os/repodata");
         std::thread::sleep(Duration::from_millis(1100));
         std::fs::remove_file(root.join(&repodata).join("repomd.xml")).unwrap();
         let now = chrono::Utc::now().timestamp();
-        std::fs::write(root.join(&repodata).join("repomd.xml"), repomd_xml(now, "newer")).unwrap();
+        std::fs::write(
+            root.join(&repodata).join("repomd.xml"),
+            repomd_xml(now, "newer"),
+        )
+        .unwrap();
         let out = ok(&cfg, &[]);
         assert!(out.contains("1 file details added, 1 expired"), "{out}");
         let fd = file_details(&mut db.conn, &repodata, "repomd.xml");
@@ -338,7 +557,10 @@ fn corrupt_fullfiletimelist_fails_with_line_number_and_changes_nothing() {
         let out = umdl(&cfg, &["--category", "Fedora Linux"]);
         assert_eq!(out.status.code(), Some(1));
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(&format!("line {line}:")) && err.contains("fullfiletimelist-fedora"), "{err}");
+        assert!(
+            err.contains(&format!("line {line}:")) && err.contains("fullfiletimelist-fedora"),
+            "{err}"
+        );
         assert!(dir_names(&mut db.conn).is_empty());
         let topdir: Option<i32> = category::table
             .filter(category::name.eq("Fedora Linux"))
@@ -357,7 +579,10 @@ fn cli_usage_errors_list_and_missing_category() {
         generate(root, &Spec::default()).unwrap();
         let cfg = config(db, root, "");
         let out = ok(&cfg, &["--list"]);
-        assert!(out.contains("Fedora Linux\tdirectory\t") && out.contains("Fedora EPEL\tdirectory\t"), "{out}");
+        assert!(
+            out.contains("Fedora Linux\tdirectory\t") && out.contains("Fedora EPEL\tdirectory\t"),
+            "{out}"
+        );
         let out = umdl(&cfg, &["--category", "Nope"]);
         assert_eq!(out.status.code(), Some(2));
         // not in the database yet
@@ -367,7 +592,10 @@ fn cli_usage_errors_list_and_missing_category() {
         // ^NAME excludes
         add_category(&mut db.conn, "Fedora Linux");
         let out = ok(&cfg, &["--category", "^Fedora EPEL"]);
-        assert!(out.contains("Fedora Linux:") && !out.contains("Fedora EPEL:"), "{out}");
+        assert!(
+            out.contains("Fedora Linux:") && !out.contains("Fedora EPEL:"),
+            "{out}"
+        );
         // a held lock: exit code 3
         let lock_dir = db.dir.path().join("lock");
         let _g = mm_core::lock::acquire(&lock_dir, "umdl-fedora-linux", false).unwrap();
@@ -399,8 +627,14 @@ fn rsync_url_source_and_failed_rsync_deletes_nothing() {
             ))
             .execute(&mut db.conn)
             .unwrap();
-        let top: i32 = directory::table.select(directory::id).first(&mut db.conn).unwrap();
-        diesel::update(category::table).set(category::topdir_id.eq(Some(top))).execute(&mut db.conn).unwrap();
+        let top: i32 = directory::table
+            .select(directory::id)
+            .first(&mut db.conn)
+            .unwrap();
+        diesel::update(category::table)
+            .set(category::topdir_id.eq(Some(top)))
+            .execute(&mut db.conn)
+            .unwrap();
         let cfg = db.config_file(&format!(
             "[umdl]\nprefix = \"/srv/\"\n[[umdl.master_directories]]\ntype = \"rsync\"\ncategory = \"Fedora Linux\"\n\
              url = \"rsync://127.0.0.1:{}/pub/fedora/linux\"\noptions = \"--no-motd\"\nexcludes = [\"/Packages/b$\"]\n",
@@ -415,15 +649,25 @@ fn rsync_url_source_and_failed_rsync_deletes_nothing() {
         assert_eq!(dir_names(&mut db.conn), expected);
         let r = repos(&mut db.conn);
         assert_eq!(r.len(), 9, "{r:#?}");
-        assert!(r.iter().any(|x| x.0.as_deref() == Some("updates-testing-f41") && x.1 == "x86_64"));
+        assert!(
+            r.iter()
+                .any(|x| x.0.as_deref() == Some("updates-testing-f41") && x.1 == "x86_64")
+        );
         let files: Option<Vec<u8>> = directory::table
             .filter(directory::name.eq("pub/fedora/linux/updates/41/Everything/x86_64/repodata"))
             .select(directory::files)
             .first(&mut db.conn)
             .unwrap();
         let files = mm_core::files::decode(&files.unwrap()).unwrap();
-        let size = std::fs::metadata(root.join("pub/fedora/linux/updates/41/Everything/x86_64/repodata/repomd.xml")).unwrap().len();
-        assert_eq!((files[0].name.as_str(), files[0].size), ("repomd.xml", size as i64));
+        let size = std::fs::metadata(
+            root.join("pub/fedora/linux/updates/41/Everything/x86_64/repodata/repomd.xml"),
+        )
+        .unwrap()
+        .len();
+        assert_eq!(
+            (files[0].name.as_str(), files[0].size),
+            ("repomd.xml", size as i64)
+        );
         // repomd.xml and checksum files were fetched over rsync for their file details
         let repodata = "pub/fedora/linux/updates/41/Everything/x86_64/repodata";
         let bytes = std::fs::read(root.join(repodata).join("repomd.xml")).unwrap();
