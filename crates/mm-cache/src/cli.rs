@@ -1,9 +1,9 @@
 //! Command-line flags of `update-mirrorlist-server` (kept in the library so `cargo xtask dist` can
 //! render man pages and shell completions from them).
 
-use std::path::PathBuf;
 use clap::Parser;
 use mm_core::cli::CommonArgs;
+use std::path::PathBuf;
 
 /// Generate the mirrorlist cache (mirrorlist_cache.proto) from the database.
 #[derive(Debug, Parser)]

@@ -1,15 +1,22 @@
 //! mm-cache: build the mirrorlist cache (`mirrormanager.MirrorList`) from the database.
 //!
-//! A fixed handful of bulk SELECTs (one per table, never one per row) are joined in hash
-//! maps, so generation is linear in the size of the database. The rules follow Fedora's
-//! generator: only active hosts (site and host, user and admin flags); public hosts go to
-//! `Global` and `ByCountry`, Internet2 hosts (private ones only with `internet2_clients`)
-//! to `ByCountryInternet2`, other private hosts only to `ByHostId` (reachable through their
-//! netblocks); `always_up2date` hosts carry every
+//! A fixed handful of bulk SELECTs (one per table, never one per row; host_category_dir in
+//! slices of host category ids so the driver never holds millions of rows at once) are
+//! joined in hash maps and flat vectors, so generation is linear in the size of the
+//! database. The rules follow Fedora's generator: only active hosts (site and host, user and
+//! admin flags); public hosts go to `Global` and `ByCountry`, Internet2 hosts (private ones
+//! only with `internet2_clients`) to `ByCountryInternet2`, other private hosts only to
+//! `ByHostId` (reachable through their netblocks); `always_up2date` hosts carry every
 //! directory of their category.
+//!
+//! Every (directory, host category) pair is one `u64` in a single vector, sorted once; the
+//! per-directory entries are encoded from it one at a time straight into the output
+//! ([`wire`]), so memory stays near the size of that vector rather than the whole message.
 
 pub mod cli;
+pub mod wire;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::io::Write;
 use std::net::{IpAddr, ToSocketAddrs};
 use std::str::FromStr;
 
@@ -18,6 +25,7 @@ use ipnet::IpNet;
 use mm_cachefile::*;
 use mm_core::DbConn;
 use mm_core::schema::*;
+use prost::Message;
 
 /// Errors generating the cache.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +36,10 @@ pub enum GenError {
         #[source]
         source: diesel::result::Error,
     },
+    #[error("cannot write the cache: {0}")]
+    Write(#[from] std::io::Error),
+    #[error(transparent)]
+    Cache(#[from] mm_cachefile::CacheError),
 }
 
 /// Generation options.
@@ -63,37 +75,18 @@ pub fn normalize_netblock(s: &str, resolve: bool) -> Vec<String> {
     if resolve && !s.is_empty() && !s.contains('/') {
         match (s, 0).to_socket_addrs() {
             Ok(addrs) => {
-                let set: BTreeSet<String> = addrs.map(|a| IpNet::from(a.ip()).to_string()).collect();
+                let set: BTreeSet<String> =
+                    addrs.map(|a| IpNet::from(a.ip()).to_string()).collect();
                 return set.into_iter().collect();
             }
             Err(e) => log::warn!("netblock {s:?}: cannot resolve: {e}"),
         }
     } else {
-        log::warn!("netblock {s:?} is not a network; skipped (use --resolve-netblocks to resolve names)");
+        log::warn!(
+            "netblock {s:?} is not a network; skipped (use --resolve-netblocks to resolve names)"
+        );
     }
     Vec::new()
-}
-
-struct HostRow {
-    country: String,
-    bandwidth: i64,
-    private: bool,
-    internet2: bool,
-    internet2_clients: bool,
-    asn: Option<i32>,
-    asn_clients: bool,
-    max_connections: i32,
-}
-
-/// Per-directory accumulation.
-#[derive(Default)]
-struct DirAcc {
-    subpath: Option<String>,
-    global: BTreeSet<i64>,
-    by_country: BTreeMap<String, BTreeSet<i64>>,
-    by_country_i2: BTreeMap<String, BTreeSet<i64>>,
-    by_host: BTreeMap<i64, BTreeSet<i64>>,
-    ordered: Option<bool>,
 }
 
 fn srim(m: BTreeMap<String, BTreeSet<i64>>) -> Vec<StringRepeatedIntMap> {
@@ -105,27 +98,142 @@ fn srim(m: BTreeMap<String, BTreeSet<i64>>) -> Vec<StringRepeatedIntMap> {
         .collect()
 }
 
-/// Build the cache from the database.
+/// An active host, as the cache needs it.
+struct HostRow {
+    country: String,
+    bandwidth: i64,
+    private: bool,
+    internet2: bool,
+    internet2_clients: bool,
+    asn: Option<i32>,
+    asn_clients: bool,
+    max_connections: i32,
+}
+
+/// A map from database ids to dense indexes: a plain vector when the ids are dense enough,
+/// a hash map otherwise.
+enum IdIndex {
+    Dense(Vec<u32>),
+    Sparse(HashMap<i32, u32>),
+}
+
+impl IdIndex {
+    /// `ids[i]` gets index `i`.
+    fn new(ids: impl Iterator<Item = i32> + Clone) -> IdIndex {
+        let (n, max, min) = ids
+            .clone()
+            .fold((0usize, i32::MIN, i32::MAX), |(n, hi, lo), id| {
+                (n + 1, hi.max(id), lo.min(id))
+            });
+        if n > 0 && min >= 0 && (max as usize) <= 4 * n + 4096 {
+            let mut v = vec![u32::MAX; max as usize + 1];
+            for (i, id) in ids.enumerate() {
+                v[id as usize] = i as u32;
+            }
+            IdIndex::Dense(v)
+        } else {
+            IdIndex::Sparse(ids.enumerate().map(|(i, id)| (id, i as u32)).collect())
+        }
+    }
+
+    fn get(&self, id: i32) -> Option<u32> {
+        match self {
+            IdIndex::Dense(v) => usize::try_from(id)
+                .ok()
+                .and_then(|i| v.get(i))
+                .copied()
+                .filter(|i| *i != u32::MAX),
+            IdIndex::Sparse(m) => m.get(&id).copied(),
+        }
+    }
+}
+
+/// A host category that can put URLs in the cache (active host, category with a top
+/// directory, at least one public URL), in (host id, host category id) order.
+struct HostCat {
+    id: i32,
+    host_id: i64,
+    /// Index into the categories that have a top directory.
+    cat: usize,
+    always: bool,
+    /// Its public host_category_url ids, sorted.
+    urls: Vec<i64>,
+    /// Index into the sorted country names.
+    country: u32,
+    public: bool,
+    internet2: bool,
+}
+
+/// Row ids of host_category_dir fetched per query: bounds the memory the database driver
+/// holds for one result.
+const DIR_ROWS_PER_QUERY: usize = 1 << 20;
+
+/// What [`generate_into`] wrote: the counts `--check` prints and the defects
+/// [`mm_cachefile::validate`] would find.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generated {
+    pub summary: Summary,
+    pub defects: Vec<String>,
+}
+
+/// Build the cache from the database (decoded; see [`generate_into`] for the streaming form).
 pub fn generate(conn: &mut DbConn, opts: &GenOptions) -> Result<MirrorList, GenError> {
+    let mut bytes = Vec::new();
+    generate_into(conn, opts, &mut bytes)?;
+    Ok(mm_cachefile::decode(
+        &bytes,
+        std::path::Path::new("generated cache"),
+    )?)
+}
+
+/// Build the cache from the database and write it, encoded, to `out`.
+///
+/// The small fields are built as a `MirrorList` and encoded first; the per-directory entries
+/// (`MirrorListCache`, the last field) follow one at a time, encoded straight from flat
+/// (directory, host category) pairs, so the whole message is never held in memory.
+pub fn generate_into(
+    conn: &mut DbConn,
+    opts: &GenOptions,
+    out: &mut dyn Write,
+) -> Result<Generated, GenError> {
     let time = opts.time.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(1)
     });
+    let mut defects = Vec::new();
 
     // Sites and hosts: which hosts are active.
     let sites: HashMap<i32, (bool, bool)> = q(
         "site",
         site::table
-            .select((site::id, site::private, site::admin_active, site::user_active))
+            .select((
+                site::id,
+                site::private,
+                site::admin_active,
+                site::user_active,
+            ))
             .load::<(i32, bool, bool, bool)>(conn),
     )?
     .into_iter()
     .map(|(id, private, a, u)| (id, (private, a && u)))
     .collect();
     #[allow(clippy::type_complexity)]
-    let host_rows: Vec<(i32, Option<i32>, bool, bool, String, Option<i32>, bool, bool, bool, Option<i32>, bool, i32)> = q(
+    let host_rows: Vec<(
+        i32,
+        Option<i32>,
+        bool,
+        bool,
+        String,
+        Option<i32>,
+        bool,
+        bool,
+        bool,
+        Option<i32>,
+        bool,
+        i32,
+    )> = q(
         "host",
         host::table
             .select((
@@ -166,15 +274,31 @@ pub fn generate(conn: &mut DbConn, opts: &GenOptions) -> Result<MirrorList, GenE
             },
         );
     }
+    // Countries interned: index order is name order, the order of ByCountry.
+    let countries: Vec<&str> = hosts
+        .values()
+        .map(|h| h.country.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let country_index: HashMap<&str, u32> = countries
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (*c, i as u32))
+        .collect();
 
     // Categories, their top directories and directories.
     let categories: Vec<(i32, Option<i32>)> = q(
         "category",
-        category::table.select((category::id, category::topdir_id)).load(conn),
+        category::table
+            .select((category::id, category::topdir_id))
+            .load(conn),
     )?;
     let dir_names: HashMap<i32, String> = q(
         "directory",
-        directory::table.select((directory::id, directory::name)).load::<(i32, String)>(conn),
+        directory::table
+            .select((directory::id, directory::name))
+            .load::<(i32, String)>(conn),
     )?
     .into_iter()
     .collect();
@@ -182,14 +306,69 @@ pub fn generate(conn: &mut DbConn, opts: &GenOptions) -> Result<MirrorList, GenE
     for (c, d) in q(
         "category_directory",
         category_directory::table
-            .select((category_directory::category_id, category_directory::directory_id))
+            .select((
+                category_directory::category_id,
+                category_directory::directory_id,
+            ))
             .load::<(i32, i32)>(conn),
     )? {
         cat_dirs.entry(c).or_default().push(d);
     }
 
-    // Host categories, their up-to-date directories and URLs.
-    let hcs: Vec<(i32, Option<i32>, Option<i32>, bool)> = q(
+    // The cache's directories: those of every category with a top directory, in id order,
+    // with the subpath of the first such category that lists them.
+    let mut subpaths: BTreeMap<i32, String> = BTreeMap::new();
+    let mut topped: Vec<i32> = Vec::new();
+    for (cat, topdir) in &categories {
+        let Some(top) = topdir.and_then(|t| dir_names.get(&t)) else {
+            continue;
+        };
+        topped.push(*cat);
+        for d in cat_dirs.get(cat).into_iter().flatten() {
+            let Some(name) = dir_names.get(d) else {
+                continue;
+            };
+            subpaths.entry(*d).or_insert_with(|| {
+                if name == top {
+                    String::new()
+                } else if let Some(rest) = name
+                    .strip_prefix(top.as_str())
+                    .and_then(|r| r.strip_prefix('/'))
+                {
+                    rest.to_string()
+                } else {
+                    name.clone()
+                }
+            });
+        }
+    }
+    let dir_ids: Vec<i32> = subpaths.keys().copied().collect();
+    let dir_index = IdIndex::new(dir_ids.iter().copied());
+    // Per category with a top directory: its directories (as indexes) and their bit set.
+    let cat_of: HashMap<i32, usize> = topped.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+    let words = dir_ids.len().div_ceil(64);
+    let mut cat_dir_idx: Vec<Vec<u32>> = Vec::with_capacity(topped.len());
+    let mut cat_bits: Vec<Vec<u64>> = Vec::with_capacity(topped.len());
+    for cat in &topped {
+        let mut idx: Vec<u32> = cat_dirs
+            .get(cat)
+            .into_iter()
+            .flatten()
+            .filter_map(|d| dir_index.get(*d))
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        let mut bits = vec![0u64; words];
+        for i in &idx {
+            bits[*i as usize / 64] |= 1 << (i % 64);
+        }
+        cat_dir_idx.push(idx);
+        cat_bits.push(bits);
+    }
+    drop(cat_dirs);
+
+    // Host categories that can contribute, and their public URLs.
+    let hc_rows: Vec<(i32, Option<i32>, Option<i32>, bool)> = q(
         "host_category",
         host_category::table
             .select((
@@ -216,23 +395,128 @@ pub fn generate(conn: &mut DbConn, opts: &GenOptions) -> Result<MirrorList, GenE
             hc_urls.entry(hc).or_default().push((id as i64, url));
         }
     }
-    let mut up2date: HashMap<i32, Vec<i32>> = HashMap::new();
-    for (hc, d) in q(
-        "host_category_dir",
-        host_category_dir::table
-            .filter(host_category_dir::up2date.eq(true))
-            .select((host_category_dir::host_category_id, host_category_dir::directory_id))
-            .load::<(i32, Option<i32>)>(conn),
-    )? {
-        if let Some(d) = d {
-            up2date.entry(hc).or_default().push(d);
+    let mut hcs: Vec<HostCat> = Vec::new();
+    for (id, host_id, cat_id, always) in hc_rows {
+        let (Some(host_id), Some(cat_id)) = (host_id, cat_id) else {
+            continue;
+        };
+        let host_id = host_id as i64;
+        let (Some(h), Some(&cat)) = (hosts.get(&host_id), cat_of.get(&cat_id)) else {
+            continue;
+        };
+        let Some(urls) = hc_urls.get(&id).filter(|u| !u.is_empty()) else {
+            continue;
+        };
+        let mut urls: Vec<i64> = urls.iter().map(|(u, _)| *u).collect();
+        urls.sort_unstable();
+        urls.dedup();
+        hcs.push(HostCat {
+            id,
+            host_id,
+            cat,
+            always,
+            urls,
+            country: country_index[h.country.as_str()],
+            public: !h.private,
+            // Internet2: public Internet2 hosts, and private ones that serve Internet2 clients.
+            internet2: h.internet2 && (!h.private || h.internet2_clients),
+        });
+    }
+    hcs.sort_unstable_by_key(|hc| (hc.host_id, hc.id));
+
+    // (directory index, host category rank) pairs, as `dir << 32 | rank`: sorted, they give
+    // each directory's host categories in host order.
+    let wanted: usize = hcs.iter().map(|hc| cat_dir_idx[hc.cat].len()).sum();
+    let mut pairs: Vec<u64> = Vec::with_capacity(wanted);
+    for (rank, hc) in hcs.iter().enumerate() {
+        if hc.always {
+            pairs.extend(
+                cat_dir_idx[hc.cat]
+                    .iter()
+                    .map(|d| (u64::from(*d) << 32) | rank as u64),
+            );
         }
     }
+    // The up-to-date directories of the others, read in slices of row ids (the physical
+    // order of the table, so each slice is a cheap range scan).
+    let by_id: Vec<(i32, u32)> = hcs
+        .iter()
+        .enumerate()
+        .filter(|(_, hc)| !hc.always)
+        .map(|(rank, hc)| (hc.id, rank as u32))
+        .collect();
+    let hc_index = IdIndex::new(by_id.iter().map(|(id, _)| *id));
+    let (first, last) = q(
+        "host_category_dir",
+        host_category_dir::table
+            .select((
+                diesel::dsl::min(host_category_dir::id),
+                diesel::dsl::max(host_category_dir::id),
+            ))
+            .first::<(Option<i32>, Option<i32>)>(conn),
+    )?;
+    if let (Some(first), Some(last)) = (first, last)
+        && !by_id.is_empty()
+    {
+        let mut lo = i64::from(first);
+        while lo <= i64::from(last) {
+            let hi = (lo + DIR_ROWS_PER_QUERY as i64 - 1).min(i64::from(last));
+            let iter = q(
+                "host_category_dir",
+                host_category_dir::table
+                    .filter(host_category_dir::id.between(lo as i32, hi as i32))
+                    .filter(host_category_dir::up2date.eq(true))
+                    .select((
+                        host_category_dir::host_category_id,
+                        host_category_dir::directory_id,
+                    ))
+                    .load_iter::<(i32, Option<i32>), diesel::connection::DefaultLoadingMode>(conn),
+            )?;
+            for row in iter {
+                let (hc, d) = q("host_category_dir", row)?;
+                let (Some(d), Some(i)) = (d, hc_index.get(hc)) else {
+                    continue;
+                };
+                let rank = by_id[i as usize].1;
+                let Some(di) = dir_index.get(d) else { continue };
+                if cat_bits[hcs[rank as usize].cat][di as usize / 64] & (1 << (di % 64)) != 0 {
+                    pairs.push((u64::from(di) << 32) | u64::from(rank));
+                }
+            }
+            lo = hi + 1;
+        }
+    }
+    drop(hc_index);
+    drop(by_id);
+    pairs.sort_unstable();
+    pairs.dedup();
+
+    // URLs of the host categories that carry at least one directory.
+    let mut used = vec![false; hcs.len()];
+    for p in &pairs {
+        used[(*p & 0xffff_ffff) as usize] = true;
+    }
+    let mut used_urls: BTreeMap<i64, String> = BTreeMap::new();
+    let mut used_hosts: BTreeSet<i64> = BTreeSet::new();
+    for (hc, _) in hcs.iter().zip(&used).filter(|(_, u)| **u) {
+        used_hosts.insert(hc.host_id);
+        for (id, url) in &hc_urls[&hc.id] {
+            used_urls.insert(*id, url.clone());
+        }
+    }
+    drop(hc_urls);
+
+    let mut ml = MirrorList {
+        time,
+        ..Default::default()
+    };
 
     // Repositories.
     let arches: HashMap<i32, String> = q(
         "arch",
-        arch::table.select((arch::id, arch::name)).load::<(i32, String)>(conn),
+        arch::table
+            .select((arch::id, arch::name))
+            .load::<(i32, String)>(conn),
     )?
     .into_iter()
     .collect();
@@ -257,86 +541,14 @@ pub fn generate(conn: &mut DbConn, opts: &GenOptions) -> Result<MirrorList, GenE
             ))
             .load(conn),
     )?;
-
-    // Directories of every category with a top directory.
-    let mut dirs: BTreeMap<i32, DirAcc> = BTreeMap::new();
-    for (cat, topdir) in &categories {
-        let Some(top) = topdir.and_then(|t| dir_names.get(&t)) else {
-            continue;
-        };
-        for d in cat_dirs.get(cat).into_iter().flatten() {
-            let Some(name) = dir_names.get(d) else { continue };
-            let sub = if name == top {
-                String::new()
-            } else if let Some(rest) = name.strip_prefix(top.as_str()).and_then(|r| r.strip_prefix('/')) {
-                rest.to_string()
-            } else {
-                name.clone()
-            };
-            let acc = dirs.entry(*d).or_default();
-            acc.subpath.get_or_insert(sub);
-        }
-    }
-    let cat_has_top: HashSet<i32> = categories
-        .iter()
-        .filter(|(_, t)| t.is_some_and(|t| dir_names.contains_key(&t)))
-        .map(|(c, _)| *c)
-        .collect();
-
-    let mut used_urls: BTreeMap<i64, String> = BTreeMap::new();
-    for (hc_id, host_id, cat_id, always) in &hcs {
-        let (Some(host_id), Some(cat_id)) = (host_id, cat_id) else { continue };
-        let host_id = *host_id as i64;
-        let Some(h) = hosts.get(&host_id) else { continue };
-        if !cat_has_top.contains(cat_id) {
-            continue;
-        }
-        let Some(urls) = hc_urls.get(hc_id).filter(|u| !u.is_empty()) else {
-            continue;
-        };
-        let carried: Vec<i32> = if *always {
-            cat_dirs.get(cat_id).cloned().unwrap_or_default()
-        } else {
-            let in_cat: HashSet<i32> = cat_dirs.get(cat_id).into_iter().flatten().copied().collect();
-            up2date
-                .get(hc_id)
-                .into_iter()
-                .flatten()
-                .copied()
-                .filter(|d| in_cat.contains(d))
-                .collect()
-        };
-        let mut any = false;
-        for d in carried {
-            let Some(acc) = dirs.get_mut(&d) else { continue };
-            any = true;
-            acc.by_host.entry(host_id).or_default().extend(urls.iter().map(|(id, _)| *id));
-            if !h.private {
-                acc.global.insert(host_id);
-                acc.by_country.entry(h.country.clone()).or_default().insert(host_id);
-            }
-            // Internet2: public Internet2 hosts, and private ones that serve Internet2 clients.
-            if h.internet2 && (!h.private || h.internet2_clients) {
-                acc.by_country_i2.entry(h.country.clone()).or_default().insert(host_id);
-            }
-        }
-        if any {
-            for (id, url) in urls {
-                used_urls.insert(*id, url.clone());
-            }
-        }
-    }
-
-    let mut ml = MirrorList {
-        time,
-        ..Default::default()
-    };
-
     // Repositories → directories, disabled repositories, ordered mirror lists.
+    let mut ordered: Vec<Option<bool>> = vec![None; dir_ids.len()];
     let mut repo_map: BTreeMap<String, String> = BTreeMap::new();
     let mut disabled: BTreeSet<String> = BTreeSet::new();
     for (prefix, arch_id, version_id, dir_id, is_disabled) in repos {
-        let Some(prefix) = prefix.filter(|p| !p.is_empty()) else { continue };
+        let Some(prefix) = prefix.filter(|p| !p.is_empty()) else {
+            continue;
+        };
         if is_disabled {
             disabled.insert(prefix.clone());
         }
@@ -348,10 +560,11 @@ pub fn generate(conn: &mut DbConn, opts: &GenOptions) -> Result<MirrorList, GenE
             continue;
         };
         repo_map.insert(format!("{prefix}+{arch}"), dir.1.clone());
-        if let Some(acc) = dirs.get_mut(&dir.0)
+        if let Some(i) = dir_index.get(dir.0)
             && let Some(o) = ordered_versions.get(&version)
         {
-            acc.ordered = Some(acc.ordered.unwrap_or(false) || *o);
+            let acc = &mut ordered[i as usize];
+            *acc = Some(acc.unwrap_or(false) || *o);
         }
     }
     ml.repo_arch_to_directory_name = repo_map
@@ -365,7 +578,17 @@ pub fn generate(conn: &mut DbConn, opts: &GenOptions) -> Result<MirrorList, GenE
 
     // File details: directory → file → versions, newest first.
     #[allow(clippy::type_complexity)]
-    let fds: Vec<(i32, i32, String, Option<i64>, Option<i64>, Option<String>, Option<String>, Option<String>, Option<String>)> = q(
+    let fds: Vec<(
+        i32,
+        i32,
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )> = q(
         "file_detail",
         file_detail::table
             .select((
@@ -385,20 +608,27 @@ pub fn generate(conn: &mut DbConn, opts: &GenOptions) -> Result<MirrorList, GenE
     type Versions = Vec<(i64, i32, FileDetailsType)>;
     let mut by_dir: BTreeMap<&str, BTreeMap<String, Versions>> = BTreeMap::new();
     for (id, dir_id, filename, ts, size, sha1, md5, sha256, sha512) in fds {
-        let Some(dname) = dir_names.get(&dir_id) else { continue };
+        let Some(dname) = dir_names.get(&dir_id) else {
+            continue;
+        };
         let ts = ts.unwrap_or(0);
-        by_dir.entry(dname.as_str()).or_default().entry(filename).or_default().push((
-            ts,
-            id,
-            FileDetailsType {
-                timestamp: ts.max(0) as u64,
-                size: size.unwrap_or(0).max(0) as u64,
-                sha1,
-                md5,
-                sha256,
-                sha512,
-            },
-        ));
+        by_dir
+            .entry(dname.as_str())
+            .or_default()
+            .entry(filename)
+            .or_default()
+            .push((
+                ts,
+                id,
+                FileDetailsType {
+                    timestamp: ts.max(0) as u64,
+                    size: size.unwrap_or(0).max(0) as u64,
+                    sha1,
+                    md5,
+                    sha256,
+                    sha512,
+                },
+            ));
     }
     ml.file_details_cache = by_dir
         .into_iter()
@@ -431,7 +661,10 @@ pub fn generate(conn: &mut DbConn, opts: &GenOptions) -> Result<MirrorList, GenE
     ml.country_continent_redirect_cache = q(
         "country_continent_redirect",
         country_continent_redirect::table
-            .select((country_continent_redirect::country, country_continent_redirect::continent))
+            .select((
+                country_continent_redirect::country,
+                country_continent_redirect::continent,
+            ))
             .order(country_continent_redirect::country)
             .load::<(String, String)>(conn),
     )?
@@ -452,7 +685,10 @@ pub fn generate(conn: &mut DbConn, opts: &GenOptions) -> Result<MirrorList, GenE
             nc.insert(n, country.to_ascii_uppercase());
         }
     }
-    ml.netblock_country_cache = nc.into_iter().map(|(key, value)| StringStringMap { key, value }).collect();
+    ml.netblock_country_cache = nc
+        .into_iter()
+        .map(|(key, value)| StringStringMap { key, value })
+        .collect();
 
     // Per-host maps (active hosts only).
     let mut asn: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
@@ -509,7 +745,10 @@ pub fn generate(conn: &mut DbConn, opts: &GenOptions) -> Result<MirrorList, GenE
             .load::<(Option<i32>, String)>(conn),
     )? {
         if let Some(h) = host_id.map(i64::from).filter(|h| hosts.contains_key(h)) {
-            allowed.entry(h).or_default().insert(c.trim().to_ascii_uppercase());
+            allowed
+                .entry(h)
+                .or_default()
+                .insert(c.trim().to_ascii_uppercase());
         }
     }
     ml.host_country_allowed_cache = allowed
@@ -526,7 +765,10 @@ pub fn generate(conn: &mut DbConn, opts: &GenOptions) -> Result<MirrorList, GenE
             .select((host_netblock::host_id, host_netblock::netblock))
             .load::<(Option<i32>, Option<String>)>(conn),
     )? {
-        let (Some(h), Some(net)) = (host_id.map(i64::from).filter(|h| hosts.contains_key(h)), net) else {
+        let (Some(h), Some(net)) = (
+            host_id.map(i64::from).filter(|h| hosts.contains_key(h)),
+            net,
+        ) else {
             continue;
         };
         for n in normalize_netblock(&net, opts.resolve_netblocks) {
@@ -536,7 +778,9 @@ pub fn generate(conn: &mut DbConn, opts: &GenOptions) -> Result<MirrorList, GenE
     ml.host_netblock_cache = srim(nets);
     let locations: HashMap<i32, String> = q(
         "location",
-        location::table.select((location::id, location::name)).load::<(i32, String)>(conn),
+        location::table
+            .select((location::id, location::name))
+            .load::<(i32, String)>(conn),
     )?
     .into_iter()
     .collect();
@@ -554,34 +798,125 @@ pub fn generate(conn: &mut DbConn, opts: &GenOptions) -> Result<MirrorList, GenE
         }
     }
     ml.location_cache = srim(loc);
-
     ml.hc_url_cache = used_urls
         .into_iter()
         .map(|(key, value)| IntStringMap { key, value })
         .collect();
-    ml.mirror_list_cache = dirs
-        .into_iter()
-        .filter_map(|(id, acc)| {
-            let directory = dir_names.get(&id)?.clone();
-            Some(MirrorListCacheType {
-                directory,
-                global: acc.global.into_iter().collect(),
-                subpath: acc.subpath,
-                by_country: srim(acc.by_country),
-                by_country_internet2: srim(acc.by_country_i2),
-                by_host_id: acc
-                    .by_host
-                    .into_iter()
-                    .map(|(key, v)| IntRepeatedIntMap {
-                        key,
-                        value: v.into_iter().collect(),
-                    })
-                    .collect(),
-                ordered_mirror_list: acc.ordered,
-            })
-        })
-        .collect();
-    Ok(ml)
+
+    // The defects `validate` looks for that can arise from the data (the rest hold by
+    // construction: every host listed has URLs, every URL id is in HCUrlCache).
+    for u in &ml.hc_url_cache {
+        if u.value.is_empty() {
+            defects.push(format!("HCUrlCache: URL id {} is empty", u.key));
+        }
+    }
+    let mut seen: HashSet<&str> = HashSet::with_capacity(dir_ids.len());
+    for (i, id) in dir_ids.iter().enumerate() {
+        let name = dir_names[id].as_str();
+        if name.is_empty() {
+            defects.push(format!("MirrorListCache[{i}]: empty directory name"));
+        } else if !seen.insert(name) {
+            defects.push(format!("MirrorListCache: directory {name} listed twice"));
+        }
+    }
+    for (i, d) in ml.file_details_cache.iter().enumerate() {
+        if d.directory.is_empty() {
+            defects.push(format!("FileDetailsCache[{i}]: empty directory name"));
+        }
+    }
+    for r in &ml.repo_arch_to_directory_name {
+        if !seen.contains(r.value.as_str()) {
+            defects.push(format!(
+                "RepoArchToDirectoryName: {} points to directory {} which has no MirrorListCache entry",
+                r.key, r.value
+            ));
+        }
+    }
+    drop(seen);
+    let summary = Summary {
+        time,
+        directories: dir_ids.len(),
+        hosts: used_hosts.len(),
+        urls: ml.hc_url_cache.len(),
+        repos: ml.repo_arch_to_directory_name.len(),
+    };
+
+    // Everything but MirrorListCache, then one MirrorListCache record per directory.
+    let mut buf = ml.encode_to_vec();
+    drop(ml);
+    let mut rec = wire::DirRecord::default();
+    let mut group: Vec<u32> = Vec::new();
+    let mut urls: Vec<i64> = Vec::new();
+    let mut by_country: Vec<(u32, i64)> = Vec::new();
+    let mut by_i2: Vec<(u32, i64)> = Vec::new();
+    let mut p = 0;
+    for (di, (id, subpath)) in subpaths.iter().enumerate() {
+        let start = p;
+        while p < pairs.len() && (pairs[p] >> 32) as usize == di {
+            p += 1;
+        }
+        let here = &pairs[start..p];
+        rec.start(&dir_names[id]);
+        by_country.clear();
+        by_i2.clear();
+        let mut last = None;
+        for k in here {
+            let hc = &hcs[(k & 0xffff_ffff) as usize];
+            if last == Some(hc.host_id) {
+                continue;
+            }
+            last = Some(hc.host_id);
+            if hc.public {
+                rec.global(hc.host_id);
+                by_country.push((hc.country, hc.host_id));
+            }
+            if hc.internet2 {
+                by_i2.push((hc.country, hc.host_id));
+            }
+        }
+        rec.subpath(subpath);
+        for (i2, list) in [(false, &mut by_country), (true, &mut by_i2)] {
+            list.sort_unstable();
+            for chunk in list.chunk_by(|a, b| a.0 == b.0) {
+                rec.country(
+                    i2,
+                    countries[chunk[0].0 as usize],
+                    chunk.iter().map(|(_, h)| *h),
+                );
+            }
+        }
+        // One entry per host: the URLs of all its host categories carrying the directory.
+        let mut i = 0;
+        while i < here.len() {
+            group.clear();
+            let host = hcs[(here[i] & 0xffff_ffff) as usize].host_id;
+            while i < here.len() && hcs[(here[i] & 0xffff_ffff) as usize].host_id == host {
+                group.push((here[i] & 0xffff_ffff) as u32);
+                i += 1;
+            }
+            if let [one] = group[..] {
+                rec.host(host, &hcs[one as usize].urls);
+            } else {
+                urls.clear();
+                for r in &group {
+                    urls.extend_from_slice(&hcs[*r as usize].urls);
+                }
+                urls.sort_unstable();
+                urls.dedup();
+                rec.host(host, &urls);
+            }
+        }
+        if let Some(o) = ordered[di] {
+            rec.ordered(o);
+        }
+        rec.finish(&mut buf);
+        if buf.len() >= 1 << 20 {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    out.write_all(&buf)?;
+    Ok(Generated { summary, defects })
 }
 
 #[cfg(test)]
@@ -592,8 +927,14 @@ mod tests {
     fn netblocks_are_normalised() {
         assert_eq!(normalize_netblock("10.1.2.3/8", false), ["10.0.0.0/8"]);
         assert_eq!(normalize_netblock("192.0.2.1", false), ["192.0.2.1/32"]);
-        assert_eq!(normalize_netblock("192.0.2.0/255.255.255.0", false), ["192.0.2.0/24"]);
-        assert_eq!(normalize_netblock("2001:db8::1/32", false), ["2001:db8::/32"]);
+        assert_eq!(
+            normalize_netblock("192.0.2.0/255.255.255.0", false),
+            ["192.0.2.0/24"]
+        );
+        assert_eq!(
+            normalize_netblock("2001:db8::1/32", false),
+            ["2001:db8::/32"]
+        );
         assert!(normalize_netblock("localhost", false).is_empty());
         assert!(normalize_netblock("localhost", true).contains(&"127.0.0.1/32".to_string()));
     }

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Parser;
+use mm_cache::cli::Args;
 use mm_core::cli::{EXIT_FAILURE, ExitError, main_with};
-use mm_cache::cli::{Args};
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -35,32 +35,31 @@ fn main() -> ExitCode {
         let _lock = mm_core::lock::acquire(&cfg.lock_dir, "update-mirrorlist-server", args.wait)?;
         let start = Instant::now();
         let url = cfg.database_url();
-        let mut conn = mm_core::connect(&url).with_context(|| format!("database {}", mm_core::db::redact(&url)))?;
-        let ml = mm_cache::generate(
-            &mut conn,
-            &mm_cache::GenOptions {
-                resolve_netblocks: args.resolve_netblocks,
-                time: None,
-            },
-        )
-        .context("generating the cache")?;
-        let defects = mm_cachefile::validate(&ml);
-        for d in &defects {
-            log::warn!("generated cache: {d}");
-        }
+        let mut conn = mm_core::connect(&url)
+            .with_context(|| format!("database {}", mm_core::db::redact(&url)))?;
         let out = args.outfile.clone().unwrap_or_else(|| cfg.cache_file());
         if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
         }
-        mm_cachefile::write_atomic(&out, &ml)?;
+        let opts = mm_cache::GenOptions {
+            resolve_netblocks: args.resolve_netblocks,
+            time: None,
+        };
+        let generated = mm_cachefile::write_atomic_with(&out, |w| {
+            mm_cache::generate_into(&mut conn, &opts, w).context("generating the cache")
+        })?;
+        for d in &generated.defects {
+            log::warn!("generated cache: {d}");
+        }
         if let Some(j) = &args.json {
-            let text = mm_cachefile::to_json(&ml)?;
+            let text = mm_cachefile::to_json(&mm_cachefile::read(&out)?)?;
             mm_cachefile::write_bytes_atomic(j, text.as_bytes())?;
         }
         println!(
             "wrote {}: {} in {:.2}s",
             out.display(),
-            mm_cachefile::summary(&ml),
+            generated.summary,
             start.elapsed().as_secs_f64()
         );
         Ok(())

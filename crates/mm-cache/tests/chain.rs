@@ -59,27 +59,54 @@ fn generated_cache_is_shipped_and_served() {
         let r = get("/metalink", "repo=fedora-41&arch=x86_64&country=DE");
         assert_eq!(r.status, 200, "{}", r.body);
         assert!(
-            r.body.contains(&format!(">https://h10.example/fedora/linux/{}/repodata/repomd.xml</url>", &OS[TOP.len() + 1..])),
+            r.body.contains(&format!(
+                ">https://h10.example/fedora/linux/{}/repodata/repomd.xml</url>",
+                &OS[TOP.len() + 1..]
+            )),
             "{}",
             r.body
         );
-        assert!(r.body.contains("<hash type=\"sha256\">sha300</hash>"), "{}", r.body);
+        assert!(
+            r.body.contains("<hash type=\"sha256\">sha300</hash>"),
+            "{}",
+            r.body
+        );
         let alternates = r.body.split("<mm0:alternates>").nth(1).unwrap();
         assert!(alternates.contains("sha200") && alternates.contains("sha100"));
-        assert!(!r.body.contains("h13.example"), "private host offered by country: {}", r.body);
+        assert!(
+            !r.body.contains("h13.example"),
+            "private host offered by country: {}",
+            r.body
+        );
 
         // The private host 14 is reached through its netblock, first.
         let r = get("/mirrorlist", "repo=fedora-41&arch=x86_64&ip=10.1.200.1");
         let mut lines = r.body.lines();
-        assert!(lines.next().unwrap().contains("Using preferred netblock"), "{}", r.body);
-        assert_eq!(lines.next().unwrap(), format!("http://h14.example/f/{}/", &OS[TOP.len() + 1..]));
+        assert!(
+            lines.next().unwrap().contains("Using preferred netblock"),
+            "{}",
+            r.body
+        );
+        assert_eq!(
+            lines.next().unwrap(),
+            format!("http://h14.example/f/{}/", &OS[TOP.len() + 1..])
+        );
         // A FR client (NetblockCountryCache) never gets the JP-only host 15.
         let r = get("/mirrorlist", "repo=fedora-41&arch=x86_64&ip=192.0.2.10");
-        assert!(r.body.contains("h10.example") && !r.body.contains("h15.example"), "{}", r.body);
+        assert!(
+            r.body.contains("h10.example") && !r.body.contains("h15.example"),
+            "{}",
+            r.body
+        );
         let r = get("/mirrorlist", "repo=old-1&arch=x86_64");
         assert!(r.body.contains("repo disabled"), "{}", r.body);
         let r = get("/mirrorlist", "repo=fedora-rawhide&arch=x86_64");
         assert_eq!(r.status, 404);
-        assert!(r.body.starts_with("# repo = fedora-42 arch = x86_64 error: invalid repo or arch"), "{}", r.body);
+        assert!(
+            r.body
+                .starts_with("# repo = fedora-42 arch = x86_64 error: invalid repo or arch"),
+            "{}",
+            r.body
+        );
     });
 }

@@ -11,7 +11,10 @@ use mm_cachefile::MirrorList;
 use common::*;
 
 fn entry<'a>(ml: &'a MirrorList, d: &str) -> &'a mm_cachefile::MirrorListCacheType {
-    ml.mirror_list_cache.iter().find(|e| e.directory == d).unwrap_or_else(|| panic!("no entry for {d}"))
+    ml.mirror_list_cache
+        .iter()
+        .find(|e| e.directory == d)
+        .unwrap_or_else(|| panic!("no entry for {d}"))
 }
 
 fn keys(v: &[mm_cachefile::IntRepeatedIntMap]) -> BTreeSet<i64> {
@@ -24,9 +27,16 @@ fn country<'a>(v: &'a [mm_cachefile::StringRepeatedIntMap], c: &str) -> Option<&
 
 fn check(ml: &MirrorList) {
     assert_eq!(ml.time, 1_700_000_000);
-    assert!(mm_cachefile::validate(ml).is_empty(), "{:?}", mm_cachefile::validate(ml));
+    assert!(
+        mm_cachefile::validate(ml).is_empty(),
+        "{:?}",
+        mm_cachefile::validate(ml)
+    );
     let os = entry(ml, OS);
-    assert_eq!(os.subpath.as_deref(), Some("releases/41/Everything/x86_64/os"));
+    assert_eq!(
+        os.subpath.as_deref(),
+        Some("releases/41/Everything/x86_64/os")
+    );
     // Inactive host 11, host 12 of an inactive site, host 16 without an up-to-date dir: absent.
     assert_eq!(keys(&os.by_host_id), BTreeSet::from([10, 13, 14, 15]));
     assert_eq!(os.global, [10, 15]);
@@ -55,27 +65,80 @@ fn check(ml: &MirrorList) {
     // File details newest first.
     let fd = &ml.file_details_cache[0];
     assert_eq!(fd.directory, REPODATA);
-    let ts: Vec<u64> = fd.file_details_cache_files[0].file_details.iter().map(|d| d.timestamp).collect();
+    let ts: Vec<u64> = fd.file_details_cache_files[0]
+        .file_details
+        .iter()
+        .map(|d| d.timestamp)
+        .collect();
     assert_eq!(ts, [300, 200, 100]);
-    assert_eq!(fd.file_details_cache_files[0].file_details[0].sha256.as_deref(), Some("sha300"));
+    assert_eq!(
+        fd.file_details_cache_files[0].file_details[0]
+            .sha256
+            .as_deref(),
+        Some("sha300")
+    );
     // Repositories.
-    let ra: Vec<(&str, &str)> = ml.repo_arch_to_directory_name.iter().map(|m| (m.key.as_str(), m.value.as_str())).collect();
+    let ra: Vec<(&str, &str)> = ml
+        .repo_arch_to_directory_name
+        .iter()
+        .map(|m| (m.key.as_str(), m.value.as_str()))
+        .collect();
     assert_eq!(ra, [("fedora-41+x86_64", OS), ("old-1+x86_64", OS)]);
     assert_eq!(ml.disabled_repository_cache.len(), 1);
-    assert_eq!((ml.disabled_repository_cache[0].key.as_str(), ml.disabled_repository_cache[0].value), ("old-1", true));
+    assert_eq!(
+        (
+            ml.disabled_repository_cache[0].key.as_str(),
+            ml.disabled_repository_cache[0].value
+        ),
+        ("old-1", true)
+    );
     assert_eq!(ml.repository_redirect_cache[0].key, "fedora-rawhide");
     assert_eq!(ml.repository_redirect_cache[0].value, "fedora-42");
-    assert_eq!((ml.country_continent_redirect_cache[0].key.as_str(), ml.country_continent_redirect_cache[0].value.as_str()), ("IL", "EU"));
-    assert_eq!((ml.netblock_country_cache[0].key.as_str(), ml.netblock_country_cache[0].value.as_str()), ("192.0.2.0/24", "FR"));
+    assert_eq!(
+        (
+            ml.country_continent_redirect_cache[0].key.as_str(),
+            ml.country_continent_redirect_cache[0].value.as_str()
+        ),
+        ("IL", "EU")
+    );
+    assert_eq!(
+        (
+            ml.netblock_country_cache[0].key.as_str(),
+            ml.netblock_country_cache[0].value.as_str()
+        ),
+        ("192.0.2.0/24", "FR")
+    );
     // Host maps: active hosts only, bandwidth clamped, countries upper-cased.
-    let hn: Vec<(&str, &[i64])> = ml.host_netblock_cache.iter().map(|m| (m.key.as_str(), m.value.as_slice())).collect();
+    let hn: Vec<(&str, &[i64])> = ml
+        .host_netblock_cache
+        .iter()
+        .map(|m| (m.key.as_str(), m.value.as_slice()))
+        .collect();
     assert_eq!(hn, [("10.1.0.0/16", &[14][..])]);
-    let bw: Vec<(i64, i64)> = ml.host_bandwidth_cache.iter().map(|m| (m.key, m.value)).collect();
-    assert!(bw.contains(&(10, 10_000)) && bw.contains(&(15, 100)), "{bw:?}");
+    let bw: Vec<(i64, i64)> = ml
+        .host_bandwidth_cache
+        .iter()
+        .map(|m| (m.key, m.value))
+        .collect();
+    assert!(
+        bw.contains(&(10, 10_000)) && bw.contains(&(15, 100)),
+        "{bw:?}"
+    );
     assert!(!bw.iter().any(|(h, _)| [11, 12].contains(h)), "{bw:?}");
-    let hc: Vec<(i64, &str)> = ml.host_country_cache.iter().map(|m| (m.key, m.value.as_str())).collect();
-    assert!(hc.contains(&(10, "DE")) && hc.contains(&(15, "JP")), "{hc:?}");
-    let asn: Vec<(i64, &[i64])> = ml.host_asn_cache.iter().map(|m| (m.key, m.value.as_slice())).collect();
+    let hc: Vec<(i64, &str)> = ml
+        .host_country_cache
+        .iter()
+        .map(|m| (m.key, m.value.as_str()))
+        .collect();
+    assert!(
+        hc.contains(&(10, "DE")) && hc.contains(&(15, "JP")),
+        "{hc:?}"
+    );
+    let asn: Vec<(i64, &[i64])> = ml
+        .host_asn_cache
+        .iter()
+        .map(|m| (m.key, m.value.as_slice()))
+        .collect();
     assert_eq!(asn, [(64500, &[10][..]), (64501, &[13][..])]);
     assert_eq!(ml.host_country_allowed_cache[0].key, 15);
     assert_eq!(ml.host_country_allowed_cache[0].value, ["JP"]);
@@ -97,6 +160,60 @@ fn generation_follows_the_rules_on_both_backends() {
     });
 }
 
+/// The streamed generator reports what `summary` and `validate` find in what it wrote.
+fn streamed(conn: &mut mm_core::DbConn) -> (MirrorList, mm_cache::Generated) {
+    let mut bytes = Vec::new();
+    let g = mm_cache::generate_into(
+        conn,
+        &mm_cache::GenOptions {
+            resolve_netblocks: false,
+            time: Some(1_700_000_000),
+        },
+        &mut bytes,
+    )
+    .unwrap();
+    let ml = mm_cachefile::decode(&bytes, std::path::Path::new("streamed")).unwrap();
+    assert_eq!(g.summary, mm_cachefile::summary(&ml));
+    assert_eq!(g.defects, mm_cachefile::validate(&ml));
+    (ml, g)
+}
+
+#[test]
+fn streamed_generation_reports_counts_defects_and_merges_host_categories() {
+    mm_testkit::for_each_backend(|db| {
+        populate(&mut db.conn);
+        let (ml, g) = streamed(&mut db.conn);
+        check(&ml);
+        assert!(g.defects.is_empty(), "{:?}", g.defects);
+        let before = entry(&ml, OS)
+            .by_host_id
+            .iter()
+            .find(|h| h.key == 10)
+            .unwrap()
+            .value
+            .clone();
+        assert_eq!(before, [1000]);
+
+        populate_overlap(&mut db.conn);
+        let (ml, g) = streamed(&mut db.conn);
+        // Host 10 carries OS through two host categories: one entry with both URLs, listed once.
+        let os = entry(&ml, OS);
+        let h10: Vec<_> = os.by_host_id.iter().filter(|h| h.key == 10).collect();
+        assert_eq!(h10.len(), 1);
+        assert_eq!(h10[0].value, [1000, 2000]);
+        assert_eq!(os.global.iter().filter(|h| **h == 10).count(), 1);
+        assert!(ml.hc_url_cache.iter().any(|u| u.key == 2000));
+        assert_eq!(g.summary.urls, ml.hc_url_cache.len());
+        // The stray repository points outside every category: a defect, reported as such.
+        assert_eq!(g.defects.len(), 1, "{:?}", g.defects);
+        assert!(
+            g.defects[0].contains("stray-1+x86_64") && g.defects[0].contains("pub/stray"),
+            "{:?}",
+            g.defects
+        );
+    });
+}
+
 #[test]
 fn the_binary_writes_checks_and_locks() {
     mm_testkit::for_each_backend(|db| {
@@ -105,38 +222,76 @@ fn the_binary_writes_checks_and_locks() {
         let bin = env!("CARGO_BIN_EXE_update-mirrorlist-server");
         let json = db.dir.path().join("cache.json");
         let out = Command::new(bin)
-            .args(["--config", config.to_str().unwrap(), "--json", json.to_str().unwrap()])
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "--json",
+                json.to_str().unwrap(),
+            ])
             .env_remove("DATABASE_URL")
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let cache = db.dir.path().join("cache/mirrorlist_cache.proto");
-        assert!(stdout.starts_with(&format!("wrote {}: time=", cache.display())), "{stdout}");
-        assert!(stdout.contains("directories=3 hosts=4 urls=5 repos=2 in "), "{stdout}");
+        assert!(
+            stdout.starts_with(&format!("wrote {}: time=", cache.display())),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("directories=3 hosts=4 urls=5 repos=2 in "),
+            "{stdout}"
+        );
         let ml = mm_cachefile::read(&cache).unwrap();
         assert_eq!(entry(&ml, OS).global, [10, 15]);
-        let view: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let view: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         assert_eq!(view["mirror_list_cache"].as_array().unwrap().len(), 3);
 
         let out = Command::new(bin)
-            .args(["--config", config.to_str().unwrap(), "--check", cache.to_str().unwrap()])
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "--check",
+                cache.to_str().unwrap(),
+            ])
             .output()
             .unwrap();
         assert!(out.status.success());
-        assert!(String::from_utf8_lossy(&out.stdout).contains("directories=3 hosts=4 urls=5 repos=2"));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("directories=3 hosts=4 urls=5 repos=2")
+        );
         // --check with --json dumps the readable view of an existing cache.
         let view2 = db.dir.path().join("view2.json");
         let out = Command::new(bin)
-            .args(["--config", config.to_str().unwrap(), "--check", cache.to_str().unwrap(), "--json", view2.to_str().unwrap()])
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "--check",
+                cache.to_str().unwrap(),
+                "--json",
+                view2.to_str().unwrap(),
+            ])
             .output()
             .unwrap();
         assert!(out.status.success());
-        assert_eq!(std::fs::read_to_string(&view2).unwrap(), std::fs::read_to_string(&json).unwrap());
+        assert_eq!(
+            std::fs::read_to_string(&view2).unwrap(),
+            std::fs::read_to_string(&json).unwrap()
+        );
         let bad = db.dir.path().join("bad.proto");
         std::fs::write(&bad, b"garbage").unwrap();
         let out = Command::new(bin)
-            .args(["--config", config.to_str().unwrap(), "--check", bad.to_str().unwrap()])
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "--check",
+                bad.to_str().unwrap(),
+            ])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1));
@@ -144,13 +299,24 @@ fn the_binary_writes_checks_and_locks() {
 
         // Another instance holds the lock: exit 3, cache untouched.
         let cfg = mm_core::Config::from_file(&config).unwrap();
-        let _held = mm_core::lock::acquire(&cfg.lock_dir, "update-mirrorlist-server", false).unwrap();
+        let _held =
+            mm_core::lock::acquire(&cfg.lock_dir, "update-mirrorlist-server", false).unwrap();
         let other = db.dir.path().join("other.proto");
         let out = Command::new(bin)
-            .args(["--config", config.to_str().unwrap(), "-o", other.to_str().unwrap()])
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "-o",
+                other.to_str().unwrap(),
+            ])
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(!other.exists());
     });
 }

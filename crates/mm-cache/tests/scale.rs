@@ -32,7 +32,11 @@ fn populate(c: &mut DbConn) {
     let countries = ["DE", "FR", "US", "JP", "BR", "CN", "GB", "IT"];
     let hosts: Vec<_> = (1..=HOSTS)
         .map(|i| {
-            let mut h = mm_core::models::NewHost::new(1, &format!("h{i}.example"), countries[i as usize % 8]);
+            let mut h = mm_core::models::NewHost::new(
+                1,
+                &format!("h{i}.example"),
+                countries[i as usize % 8],
+            );
             h.private = i % 10 == 0;
             h.bandwidth_int = Some(i * 10);
             (host::id.eq(i), h)
@@ -48,7 +52,10 @@ fn populate(c: &mut DbConn) {
     let mut sql = String::new();
     let mut rows = |table: &str, cols: &str, values: Vec<String>| {
         for chunk in values.chunks(2000) {
-            sql.push_str(&format!("INSERT INTO {table} ({cols}) VALUES {};\n", chunk.join(",")));
+            sql.push_str(&format!(
+                "INSERT INTO {table} ({cols}) VALUES {};\n",
+                chunk.join(",")
+            ));
         }
     };
     rows(
@@ -56,17 +63,36 @@ fn populate(c: &mut DbConn) {
         "id, name, readable",
         (1..=DIRS + 1)
             .map(|d| {
-                let name = if d == 1 { "pub/fedora".to_string() } else { format!("pub/fedora/releases/{d}/x86_64/os") };
+                let name = if d == 1 {
+                    "pub/fedora".to_string()
+                } else {
+                    format!("pub/fedora/releases/{d}/x86_64/os")
+                };
                 format!("({d}, '{name}', TRUE)")
             })
             .collect(),
     );
-    rows("category", "id, name, topdir_id, publiclist", vec!["(1, 'Fedora', 1, TRUE)".into()]);
-    rows("category_directory", "category_id, directory_id", (1..=DIRS + 1).map(|d| format!("(1, {d})")).collect());
+    rows(
+        "category",
+        "id, name, topdir_id, publiclist",
+        vec!["(1, 'Fedora', 1, TRUE)".into()],
+    );
+    rows(
+        "category_directory",
+        "category_id, directory_id",
+        (1..=DIRS + 1).map(|d| format!("(1, {d})")).collect(),
+    );
     rows(
         "host_category",
         "id, host_id, category_id, always_up2date",
-        (1..=HOSTS).map(|i| format!("({i}, {i}, 1, {})", if i % 50 == 0 { "TRUE" } else { "FALSE" })).collect(),
+        (1..=HOSTS)
+            .map(|i| {
+                format!(
+                    "({i}, {i}, 1, {})",
+                    if i % 50 == 0 { "TRUE" } else { "FALSE" }
+                )
+            })
+            .collect(),
     );
     rows(
         "host_category_url",
@@ -96,7 +122,15 @@ fn populate(c: &mut DbConn) {
         "file_detail",
         "directory_id, filename, timestamp, size, sha256",
         (2..=DIRS + 1)
-            .flat_map(|d| (0..3).map(move |v| format!("({d}, 'repomd.xml', {}, 3000, '{}')", 1_700_000_000 + v, "ab".repeat(32))))
+            .flat_map(|d| {
+                (0..3).map(move |v| {
+                    format!(
+                        "({d}, 'repomd.xml', {}, 3000, '{}')",
+                        1_700_000_000 + v,
+                        "ab".repeat(32)
+                    )
+                })
+            })
             .collect(),
     );
     c.batch_execute(&sql).unwrap();
@@ -109,14 +143,22 @@ fn generation_at_scale_is_fast() {
         let start = Instant::now();
         let ml = mm_cache::generate(&mut db.conn, &mm_cache::GenOptions::default()).unwrap();
         let took = start.elapsed();
-        eprintln!("{}: generated {} in {took:?}", db.kind, mm_cachefile::summary(&ml));
+        eprintln!(
+            "{}: generated {} in {took:?}",
+            db.kind,
+            mm_cachefile::summary(&ml)
+        );
         let s = mm_cachefile::summary(&ml);
         assert_eq!(s.directories, DIRS as usize + 1);
         assert_eq!(s.hosts, HOSTS as usize);
         assert_eq!(s.urls, 2 * HOSTS as usize);
         assert!(mm_cachefile::validate(&ml).is_empty());
         // Hosts 50, 100, … are always up to date: in every directory.
-        let top = ml.mirror_list_cache.iter().find(|e| e.directory == "pub/fedora").unwrap();
+        let top = ml
+            .mirror_list_cache
+            .iter()
+            .find(|e| e.directory == "pub/fedora")
+            .unwrap();
         assert_eq!(top.by_host_id.len(), (HOSTS / 50) as usize);
         assert!(took < Duration::from_secs(2), "generation took {took:?}");
     });

@@ -88,6 +88,20 @@ pub fn write_atomic(path: &Path, ml: &MirrorList) -> Result<(), CacheError> {
 
 /// [`write_atomic`] for bytes that are already encoded (or any other file).
 pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
+    write_atomic_with(path, |w| w.write_all(bytes).map_err(io_err(path)))
+}
+
+/// [`write_atomic`] for a file written piece by piece: `write` fills a buffered temporary
+/// file in the same directory; when it succeeds the file is flushed, fsynced and renamed
+/// over `path`, then the directory is fsynced. When it fails the temporary file is removed
+/// and `path` is left as it was.
+pub fn write_atomic_with<T, E>(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<CacheError>,
+{
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
         _ => PathBuf::from("."),
@@ -102,14 +116,17 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
         .into_owned();
     let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(bytes).map_err(io_err(&tmp))?;
+        let f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        let value = write(&mut w)?;
+        let f = w.into_inner().map_err(|e| io_err(&tmp)(e.into_error()))?;
         f.sync_all().map_err(io_err(&tmp))?;
         drop(f);
         std::fs::rename(&tmp, path).map_err(io_err(path))?;
         std::fs::File::open(&dir)
             .and_then(|d| d.sync_all())
-            .map_err(io_err(&dir))
+            .map_err(io_err(&dir))?;
+        Ok(value)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -175,7 +192,10 @@ pub fn validate(ml: &MirrorList) -> Vec<String> {
             continue;
         }
         if dirs.insert(&d.directory, i).is_some() {
-            defects.push(format!("MirrorListCache: directory {} listed twice", d.directory));
+            defects.push(format!(
+                "MirrorListCache: directory {} listed twice",
+                d.directory
+            ));
         }
         let with_urls: HashSet<i64> = d.by_host_id.iter().map(|h| h.key).collect();
         let referenced = d
@@ -210,7 +230,10 @@ pub fn validate(ml: &MirrorList) -> Vec<String> {
     }
     for r in &ml.repo_arch_to_directory_name {
         if !r.key.contains('+') {
-            defects.push(format!("RepoArchToDirectoryName: key {:?} is not repo+arch", r.key));
+            defects.push(format!(
+                "RepoArchToDirectoryName: key {:?} is not repo+arch",
+                r.key
+            ));
         }
         if !dirs.contains_key(r.value.as_str()) {
             defects.push(format!(
@@ -266,7 +289,10 @@ mod tests {
         assert_eq!(validate(&ml), Vec::<String>::new());
         let s = summary(&ml);
         assert_eq!((s.directories, s.hosts, s.urls, s.repos), (1, 1, 1, 1));
-        assert_eq!(s.to_string(), "time=1700000000 directories=1 hosts=1 urls=1 repos=1");
+        assert_eq!(
+            s.to_string(),
+            "time=1700000000 directories=1 hosts=1 urls=1 repos=1"
+        );
     }
 
     #[test]
@@ -278,7 +304,10 @@ mod tests {
         ml.repo_arch_to_directory_name[0].value = "nowhere".into();
         let d = validate(&ml);
         assert_eq!(d.len(), 4, "{d:?}");
-        assert!(d[0].contains("host 2 is referenced without a URL entry"), "{d:?}");
+        assert!(
+            d[0].contains("host 2 is referenced without a URL entry"),
+            "{d:?}"
+        );
         assert!(d[1].contains("URL id 11 missing"), "{d:?}");
         assert!(d[2].contains("empty directory name"), "{d:?}");
         assert!(d[3].contains("nowhere"), "{d:?}");

@@ -104,7 +104,10 @@ fn sample() -> MirrorList {
                     key: 1,
                     value: vec![10, 11],
                 },
-                IntRepeatedIntMap { key: 2, value: vec![] },
+                IntRepeatedIntMap {
+                    key: 2,
+                    value: vec![],
+                },
             ],
             ordered_mirror_list: Some(false),
             ..Default::default()
@@ -125,7 +128,46 @@ fn round_trip_through_a_file() {
     newer.time += 1;
     write_atomic(&path, &newer).unwrap();
     assert_eq!(read(&path).unwrap().time, ml.time + 1);
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["mirrorlist_cache.proto"]);
+}
+
+#[test]
+fn streamed_write_replaces_only_when_it_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mirrorlist_cache.proto");
+    let ml = sample();
+    let bytes = encode(&ml);
+    let n = write_atomic_with(&path, |w| {
+        for chunk in bytes.chunks(7) {
+            w.write_all(chunk).map_err(|e| CacheError::Io {
+                path: path.clone(),
+                source: e,
+            })?;
+        }
+        Ok::<_, CacheError>(bytes.len())
+    })
+    .unwrap();
+    assert_eq!(n, bytes.len());
+    assert_eq!(read(&path).unwrap(), ml);
+    // A writer that fails half way leaves the previous file and no temporary behind.
+    let e = write_atomic_with(&path, |w| {
+        w.write_all(b"partial").unwrap();
+        Err::<(), _>(CacheError::Invalid {
+            path: path.clone(),
+            problem: "stopped".into(),
+        })
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("stopped"), "{e}");
+    assert_eq!(read(&path).unwrap(), ml);
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, ["mirrorlist_cache.proto"]);
 }
 
@@ -145,14 +187,19 @@ fn truncated_empty_and_garbage_files_are_refused() {
     let bytes = encode(&sample());
     std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
     let e = read(&path).unwrap_err().to_string();
-    assert!(e.contains("truncated or corrupt") && e.contains("c.proto"), "{e}");
+    assert!(
+        e.contains("truncated or corrupt") && e.contains("c.proto"),
+        "{e}"
+    );
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
     assert!(read(&path).is_err());
     std::fs::write(&path, b"").unwrap();
     assert!(read(&path).unwrap_err().to_string().contains("empty"));
     std::fs::write(&path, b"this is not a protobuf cache\n").unwrap();
     assert!(read(&path).is_err());
-    let e = read(&dir.path().join("missing.proto")).unwrap_err().to_string();
+    let e = read(&dir.path().join("missing.proto"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("missing.proto"), "{e}");
 }
 
@@ -276,7 +323,10 @@ RepoArchToDirectoryName { key: "x-1+aarch64" value: "pub/x" }
     assert_eq!(d.ordered_mirror_list, Some(true));
     assert!(validate(&ml).is_empty(), "{:?}", validate(&ml));
     let s = summary(&ml);
-    assert_eq!((s.time, s.directories, s.hosts, s.urls, s.repos), (1_234_567_890, 1, 1, 1, 1));
+    assert_eq!(
+        (s.time, s.directories, s.hosts, s.urls, s.repos),
+        (1_234_567_890, 1, 1, 1, 1)
+    );
     // Re-encoding what we read gives protoc's bytes back.
     assert_eq!(encode(&ml), bytes);
 }

@@ -30,13 +30,19 @@ fn site(c: &mut DbConn, id: i32, private: bool, active: bool) {
         email_on_drop: false,
         email_on_add: false,
     };
-    diesel::insert_into(site::table).values((site::id.eq(id), &s)).execute(c).unwrap();
+    diesel::insert_into(site::table)
+        .values((site::id.eq(id), &s))
+        .execute(c)
+        .unwrap();
 }
 
 fn host(c: &mut DbConn, id: i32, site_id: i32, country: &str, f: impl FnOnce(&mut NewHost)) {
     let mut h = NewHost::new(site_id, &format!("host{id}.example"), country);
     f(&mut h);
-    diesel::insert_into(host::table).values((host::id.eq(id), &h)).execute(c).unwrap();
+    diesel::insert_into(host::table)
+        .values((host::id.eq(id), &h))
+        .execute(c)
+        .unwrap();
 }
 
 fn dir(c: &mut DbConn, id: i32, name: &str) {
@@ -46,7 +52,10 @@ fn dir(c: &mut DbConn, id: i32, name: &str) {
         readable: true,
         ctime: Some(0),
     };
-    diesel::insert_into(directory::table).values((directory::id.eq(id), &d)).execute(c).unwrap();
+    diesel::insert_into(directory::table)
+        .values((directory::id.eq(id), &d))
+        .execute(c)
+        .unwrap();
     diesel::insert_into(category_directory::table)
         .values(&CategoryDirectory {
             category_id: 1,
@@ -57,13 +66,37 @@ fn dir(c: &mut DbConn, id: i32, name: &str) {
 }
 
 /// host category `hc` for host `h` with URL ids `hc*10 + i`; `dirs` are up-to-date.
-fn hostcat(c: &mut DbConn, hc: i32, h: i32, always: bool, dirs: &[(i32, bool)], urls: &[(&str, bool)]) {
+fn hostcat(
+    c: &mut DbConn,
+    hc: i32,
+    h: i32,
+    always: bool,
+    dirs: &[(i32, bool)],
+    urls: &[(&str, bool)],
+) {
+    hostcat_in(c, 1, hc, h, always, dirs, urls);
+}
+
+/// [`hostcat`] in category `cat`.
+#[allow(clippy::too_many_arguments)]
+fn hostcat_in(
+    c: &mut DbConn,
+    cat: i32,
+    hc: i32,
+    h: i32,
+    always: bool,
+    dirs: &[(i32, bool)],
+    urls: &[(&str, bool)],
+) {
     let v = NewHostCategory {
         host_id: Some(h),
-        category_id: Some(1),
+        category_id: Some(cat),
         always_up2date: always,
     };
-    diesel::insert_into(host_category::table).values((host_category::id.eq(hc), &v)).execute(c).unwrap();
+    diesel::insert_into(host_category::table)
+        .values((host_category::id.eq(hc), &v))
+        .execute(c)
+        .unwrap();
     for (i, (d, up)) in dirs.iter().enumerate() {
         let v = NewHostCategoryDir {
             host_category_id: hc,
@@ -114,14 +147,20 @@ pub fn populate(c: &mut DbConn) {
         name: "Fedora".into(),
         publiclist: true,
     };
-    diesel::insert_into(product::table).values((product::id.eq(1), &p)).execute(c).unwrap();
+    diesel::insert_into(product::table)
+        .values((product::id.eq(1), &p))
+        .execute(c)
+        .unwrap();
     let d = NewDirectory {
         name: TOP.into(),
         files: None,
         readable: true,
         ctime: Some(0),
     };
-    diesel::insert_into(directory::table).values((directory::id.eq(1), &d)).execute(c).unwrap();
+    diesel::insert_into(directory::table)
+        .values((directory::id.eq(1), &d))
+        .execute(c)
+        .unwrap();
     let cat = NewCategory {
         name: "Fedora Linux".into(),
         product_id: Some(1),
@@ -131,7 +170,10 @@ pub fn populate(c: &mut DbConn) {
         geo_dns_domain: None,
         admin_only: None,
     };
-    diesel::insert_into(category::table).values((category::id.eq(1), &cat)).execute(c).unwrap();
+    diesel::insert_into(category::table)
+        .values((category::id.eq(1), &cat))
+        .execute(c)
+        .unwrap();
     diesel::insert_into(category_directory::table)
         .values(&CategoryDirectory {
             category_id: 1,
@@ -141,13 +183,68 @@ pub fn populate(c: &mut DbConn) {
         .unwrap();
     dir(c, 2, OS);
     dir(c, 3, REPODATA);
-    hostcat(c, 100, 10, false, &[(2, true), (3, true)], &[("https://h10.example/fedora/linux", false), ("rsync://h10.example/private", true)]);
-    hostcat(c, 110, 11, false, &[(2, true)], &[("https://h11.example/f", false)]);
-    hostcat(c, 120, 12, false, &[(2, true)], &[("https://h12.example/f", false)]);
-    hostcat(c, 130, 13, false, &[(2, true)], &[("https://h13.example/f", false)]);
-    hostcat(c, 140, 14, false, &[(2, true)], &[("http://h14.example/f", false)]);
-    hostcat(c, 150, 15, true, &[], &[("https://h15.example/f", false), ("ftp://h15.example/f", false)]);
-    hostcat(c, 160, 16, false, &[(2, false)], &[("https://h16.example/f", false)]);
+    hostcat(
+        c,
+        100,
+        10,
+        false,
+        &[(2, true), (3, true)],
+        &[
+            ("https://h10.example/fedora/linux", false),
+            ("rsync://h10.example/private", true),
+        ],
+    );
+    hostcat(
+        c,
+        110,
+        11,
+        false,
+        &[(2, true)],
+        &[("https://h11.example/f", false)],
+    );
+    hostcat(
+        c,
+        120,
+        12,
+        false,
+        &[(2, true)],
+        &[("https://h12.example/f", false)],
+    );
+    hostcat(
+        c,
+        130,
+        13,
+        false,
+        &[(2, true)],
+        &[("https://h13.example/f", false)],
+    );
+    hostcat(
+        c,
+        140,
+        14,
+        false,
+        &[(2, true)],
+        &[("http://h14.example/f", false)],
+    );
+    hostcat(
+        c,
+        150,
+        15,
+        true,
+        &[],
+        &[
+            ("https://h15.example/f", false),
+            ("ftp://h15.example/f", false),
+        ],
+    );
+    hostcat(
+        c,
+        160,
+        16,
+        false,
+        &[(2, false)],
+        &[("https://h16.example/f", false)],
+    );
 
     for (id, ts) in [(1, 100i64), (2, 300), (3, 200)] {
         let f = NewFileDetail {
@@ -160,14 +257,20 @@ pub fn populate(c: &mut DbConn) {
             sha256: Some(format!("sha{ts}")),
             sha512: None,
         };
-        diesel::insert_into(file_detail::table).values((file_detail::id.eq(id), &f)).execute(c).unwrap();
+        diesel::insert_into(file_detail::table)
+            .values((file_detail::id.eq(id), &f))
+            .execute(c)
+            .unwrap();
     }
     let a = NewArch {
         name: "x86_64".into(),
         publiclist: true,
         primary_arch: true,
     };
-    diesel::insert_into(arch::table).values((arch::id.eq(1), &a)).execute(c).unwrap();
+    diesel::insert_into(arch::table)
+        .values((arch::id.eq(1), &a))
+        .execute(c)
+        .unwrap();
     let v = NewVersion {
         name: Some("41".into()),
         product_id: Some(1),
@@ -178,8 +281,14 @@ pub fn populate(c: &mut DbConn) {
         sortorder: 0,
         codename: None,
     };
-    diesel::insert_into(version::table).values((version::id.eq(1), &v)).execute(c).unwrap();
-    for (id, name, prefix, disabled) in [(1, "Fedora 41", "fedora-41", false), (2, "Old", "old-1", true)] {
+    diesel::insert_into(version::table)
+        .values((version::id.eq(1), &v))
+        .execute(c)
+        .unwrap();
+    for (id, name, prefix, disabled) in [
+        (1, "Fedora 41", "fedora-41", false),
+        (2, "Old", "old-1", true),
+    ] {
         let r = NewRepository {
             name: name.into(),
             prefix: Some(prefix.into()),
@@ -189,13 +298,19 @@ pub fn populate(c: &mut DbConn) {
             directory_id: Some(2),
             disabled,
         };
-        diesel::insert_into(repository::table).values((repository::id.eq(id), &r)).execute(c).unwrap();
+        diesel::insert_into(repository::table)
+            .values((repository::id.eq(id), &r))
+            .execute(c)
+            .unwrap();
     }
     let r = NewRepositoryRedirect {
         from_repo: "fedora-rawhide".into(),
         to_repo: Some("fedora-42".into()),
     };
-    diesel::insert_into(repository_redirect::table).values((repository_redirect::id.eq(1), &r)).execute(c).unwrap();
+    diesel::insert_into(repository_redirect::table)
+        .values((repository_redirect::id.eq(1), &r))
+        .execute(c)
+        .unwrap();
     let r = NewCountryContinentRedirect {
         country: "il".into(),
         continent: "eu".into(),
@@ -208,25 +323,96 @@ pub fn populate(c: &mut DbConn) {
         netblock: "192.0.2.0/255.255.255.0".into(),
         country: "fr".into(),
     };
-    diesel::insert_into(netblock_country::table).values((netblock_country::id.eq(1), &n)).execute(c).unwrap();
+    diesel::insert_into(netblock_country::table)
+        .values((netblock_country::id.eq(1), &n))
+        .execute(c)
+        .unwrap();
     for (id, h, net) in [(1, 14, "10.1.2.3/16"), (2, 12, "10.9.0.0/16")] {
         let n = NewHostNetblock {
             host_id: Some(h),
             netblock: Some(net.into()),
             name: None,
         };
-        diesel::insert_into(host_netblock::table).values((host_netblock::id.eq(id), &n)).execute(c).unwrap();
+        diesel::insert_into(host_netblock::table)
+            .values((host_netblock::id.eq(id), &n))
+            .execute(c)
+            .unwrap();
     }
     let a = NewHostCountryAllowed {
         host_id: Some(15),
         country: "jp".into(),
     };
-    diesel::insert_into(host_country_allowed::table).values((host_country_allowed::id.eq(1), &a)).execute(c).unwrap();
+    diesel::insert_into(host_country_allowed::table)
+        .values((host_country_allowed::id.eq(1), &a))
+        .execute(c)
+        .unwrap();
     let a = NewHostPeerAsn {
         host_id: Some(13),
         asn: 64501,
         name: None,
     };
-    diesel::insert_into(host_peer_asn::table).values((host_peer_asn::id.eq(1), &a)).execute(c).unwrap();
+    diesel::insert_into(host_peer_asn::table)
+        .values((host_peer_asn::id.eq(1), &a))
+        .execute(c)
+        .unwrap();
 }
 
+/// On top of [`populate`]: a second category sharing the top directory and [`OS`], in which
+/// host 10 has another host category (URL id 2000) up to date for OS; and a repository
+/// `stray-1` whose directory (id 4, `pub/stray`) is in no category.
+pub fn populate_overlap(c: &mut DbConn) {
+    let cat = NewCategory {
+        name: "Fedora Overlap".into(),
+        product_id: Some(1),
+        topdir_id: Some(1),
+        canonicalhost: None,
+        publiclist: true,
+        geo_dns_domain: None,
+        admin_only: None,
+    };
+    diesel::insert_into(category::table)
+        .values((category::id.eq(2), &cat))
+        .execute(c)
+        .unwrap();
+    for d in [1, 2] {
+        diesel::insert_into(category_directory::table)
+            .values(&CategoryDirectory {
+                category_id: 2,
+                directory_id: d,
+            })
+            .execute(c)
+            .unwrap();
+    }
+    hostcat_in(
+        c,
+        2,
+        200,
+        10,
+        false,
+        &[(2, true)],
+        &[("https://h10.example/overlap", false)],
+    );
+    let d = NewDirectory {
+        name: "pub/stray".into(),
+        files: None,
+        readable: true,
+        ctime: Some(0),
+    };
+    diesel::insert_into(directory::table)
+        .values((directory::id.eq(4), &d))
+        .execute(c)
+        .unwrap();
+    let r = NewRepository {
+        name: "Stray".into(),
+        prefix: Some("stray-1".into()),
+        category_id: Some(1),
+        version_id: Some(1),
+        arch_id: Some(1),
+        directory_id: Some(4),
+        disabled: false,
+    };
+    diesel::insert_into(repository::table)
+        .values((repository::id.eq(3), &r))
+        .execute(c)
+        .unwrap();
+}
