@@ -828,3 +828,73 @@ fn fault_mirrors_fail_within_their_timeouts_and_do_not_touch_a_healthy_host() {
         drop(servers);
     });
 }
+
+/// Several hosts' results applied in one transaction (what the writer does when results
+/// wait for it) give the same rows and bookkeeping as one by one, and a later batch still
+/// updates and sweeps rows.
+#[test]
+fn results_written_in_one_batch() {
+    use mm_crawler::check::Verdict;
+    use mm_crawler::{HostStatus, Msg, Options};
+    for_each_backend(|db| {
+        let s = setup(db);
+        let cat: i32 = category::table
+            .select(category::id)
+            .first(&mut db.conn)
+            .unwrap();
+        let site = add_site(&mut db.conn);
+        let (a, hc_a) = add_host(&mut db.conn, site, "a.example", "DE", cat, &[], false);
+        let (b, hc_b) = add_host(&mut db.conn, site, "b.example", "DE", cat, &[], false);
+        let config = mm_core::Config::from_file(&s.cfg).unwrap();
+        let cats = mm_crawler::load_categories(&mut db.conn, &[cat].into_iter().collect()).unwrap();
+        let dirs = &cats[&cat].dirs;
+        assert_eq!(dirs.len(), s.n_dirs);
+        let stale = dirs.iter().position(|d| d.rel == STALE_PKG_DIR).unwrap();
+        let all_up = vec![Some(Verdict::UpToDate); dirs.len()];
+        let mut one_stale = all_up.clone();
+        one_stale[stale] = Some(Verdict::Stale);
+        let category = |host_id, host_category_id, verdicts: &Vec<Option<Verdict>>| Msg::Category {
+            host_id,
+            host_category_id,
+            category_id: cat,
+            verdicts: verdicts.clone(),
+            sweep: true,
+        };
+        let done = |host_id, status| Msg::HostDone {
+            host_id,
+            status,
+            seconds: 7,
+            timed_out: Vec::new(),
+        };
+        let opts = Options::default();
+        let batch = [
+            category(a, hc_a, &all_up),
+            category(b, hc_b, &one_stale),
+            done(a, HostStatus::Ok),
+            done(b, HostStatus::Failure("rsync: exit code 12".into())),
+        ];
+        mm_crawler::write::apply_batch(&mut db.conn, &config, &opts, &cats, &batch).unwrap();
+        let rows_a = hcd(&mut db.conn, hc_a);
+        assert_eq!(rows_a.len(), s.n_dirs);
+        assert!(rows_a.values().all(|u| *u));
+        let rows_b = hcd(&mut db.conn, hc_b);
+        assert_eq!(
+            rows_b.len(),
+            s.n_dirs - 1,
+            "a stale directory gets no new row"
+        );
+        assert!(!rows_b.contains_key(STALE_PKG_DIR));
+        assert_eq!(host_state(&mut db.conn, a), (0, true, None, true));
+        assert_eq!(host_state(&mut db.conn, b), (1, true, None, true));
+
+        // next batch: a's directory went stale, b caught up
+        let batch = [category(a, hc_a, &one_stale), category(b, hc_b, &all_up)];
+        mm_crawler::write::apply_batch(&mut db.conn, &config, &opts, &cats, &batch).unwrap();
+        let rows_a = hcd(&mut db.conn, hc_a);
+        assert_eq!(rows_a.get(STALE_PKG_DIR), Some(&false));
+        assert_eq!(rows_a.values().filter(|u| **u).count(), s.n_dirs - 1);
+        let rows_b = hcd(&mut db.conn, hc_b);
+        assert_eq!(rows_b.len(), s.n_dirs);
+        assert!(rows_b.values().all(|u| *u));
+    });
+}
