@@ -123,6 +123,20 @@ pub fn connect(url: &str) -> Result<DbConn, DbError> {
     }
 }
 
+/// Prepare a connection for bulk writes into large indexes: on SQLite a page cache of
+/// `cache_mib` MiB (the default 2 MiB makes every transaction re-read and re-write the
+/// index pages it touches) and temporary storage (statement journals) in memory; nothing on
+/// PostgreSQL, whose server manages its own buffers.
+pub fn tune_for_bulk_writes(conn: &mut DbConn, cache_mib: u32) -> Result<(), DbError> {
+    if let DbConn::Sqlite(c) = conn {
+        c.batch_execute(&format!(
+            "PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY;",
+            u64::from(cache_mib) * 1024
+        ))?;
+    }
+    Ok(())
+}
+
 /// A URL fit for logs and messages: any password is replaced by `***`.
 pub fn redact(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
@@ -399,6 +413,31 @@ mod tests {
         assert_eq!(redact("postgres://mm@db/mm"), "postgres://mm@db/mm");
         assert_eq!(redact("postgres://db/mm?user=a&password=x"), "postgres://db/mm?user=a&password=***");
         assert_eq!(redact("sqlite:///var/lib/mm.db"), "sqlite:///var/lib/mm.db");
+    }
+
+    #[test]
+    fn bulk_write_tuning_sets_the_sqlite_cache() {
+        #[derive(QueryableByName)]
+        struct Pragma {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            cache_size: i64,
+        }
+        let mut conn = connect(":memory:").unwrap();
+        let DbConn::Sqlite(c) = &mut conn else {
+            unreachable!()
+        };
+        let before = diesel::sql_query("PRAGMA cache_size")
+            .get_result::<Pragma>(c)
+            .unwrap();
+        assert_ne!(before.cache_size, -96 * 1024);
+        tune_for_bulk_writes(&mut conn, 96).unwrap();
+        let DbConn::Sqlite(c) = &mut conn else {
+            unreachable!()
+        };
+        let after = diesel::sql_query("PRAGMA cache_size")
+            .get_result::<Pragma>(c)
+            .unwrap();
+        assert_eq!(after.cache_size, -96 * 1024);
     }
 
     #[test]

@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mm_core::files::FileEntry;
-use mm_listing::EntryKind;
 use sha2::Digest;
+
+use crate::listing::{Expected, Seen};
 
 /// One directory of a category as umdl recorded it.
 #[derive(Debug, Clone)]
@@ -30,6 +31,21 @@ pub struct CategoryData {
     pub id: i32,
     pub name: String,
     pub dirs: Vec<DirData>,
+    /// The recorded files by path, for comparing rsync listings as they stream.
+    pub expected: Expected,
+}
+
+impl CategoryData {
+    /// A category with its directories, indexed for the rsync comparison.
+    pub fn new(id: i32, name: String, dirs: Vec<DirData>) -> CategoryData {
+        let expected = Expected::new(&dirs);
+        CategoryData {
+            id,
+            name,
+            dirs,
+            expected,
+        }
+    }
 }
 
 /// What a crawl concluded about one directory.
@@ -104,7 +120,11 @@ pub fn rsync(
     notes: &mut Vec<Note>,
 ) -> Result<Verdicts, CheckError> {
     ctx.check_time()?;
-    let url = if url.ends_with('/') { url.to_string() } else { format!("{url}/") };
+    let url = if url.ends_with('/') {
+        url.to_string()
+    } else {
+        format!("{url}/")
+    };
     let mut cmd = Command::new("rsync");
     cmd.arg("--list-only")
         .arg("-r")
@@ -120,22 +140,23 @@ pub fn rsync(
         .map_err(|e| CheckError::Failed(format!("cannot run rsync: {e}")))?;
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
-    // the listing is parsed as it streams: memory is one map of path → (size, kind)
+    // the listing is compared as it streams: each line is parsed in place from one reused
+    // buffer and looked up among the category's recorded files; the host keeps one byte per
+    // recorded file, never the listing
+    let shared = Arc::clone(cat);
     let reader = std::thread::spawn(move || {
-        let mut map: HashMap<String, (u64, EntryKind)> = HashMap::new();
-        let mut bad = 0usize;
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            match mm_listing::rsync::parse_line(&line) {
-                Ok(Some(e)) => {
-                    let path = if e.path == "." { String::new() } else { e.path };
-                    map.insert(path, (e.size, e.kind));
-                }
-                Ok(None) => {}
-                Err(_) => bad += 1,
+        let expected = &shared.expected;
+        let mut seen = Seen::new(expected);
+        let mut input = BufReader::with_capacity(64 * 1024, stdout);
+        let mut line = Vec::with_capacity(512);
+        loop {
+            line.clear();
+            match input.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => seen.line(expected, &line),
             }
         }
-        (map, bad)
+        seen
     });
     let err_reader = std::thread::spawn(move || {
         let mut s = String::new();
@@ -162,46 +183,36 @@ pub fn rsync(
             Err(e) => return Err(CheckError::Failed(format!("rsync: {e}"))),
         }
     };
-    let (listing, bad) = reader.join().unwrap_or_default();
+    let seen = reader
+        .join()
+        .map_err(|_| CheckError::Failed(format!("rsync {url}: the listing reader panicked")))?;
     let stderr = err_reader.join().unwrap_or_default();
     let code = status.code().unwrap_or(-1);
     let last_err = stderr.trim().lines().last().unwrap_or("").to_string();
-    if bad > 0 {
-        notes.push(format!("rsync {url}: {bad} unparsable listing lines ignored"));
+    if seen.bad > 0 {
+        notes.push(format!(
+            "rsync {url}: {} unparsable listing lines ignored",
+            seen.bad
+        ));
     }
-    if code == 10 || (listing.is_empty() && matches!(code, 0 | 5 | 23 | 24)) {
-        return Err(CheckError::Unavailable(format!("rsync {url}: exit code {code}, {} entries: {last_err}", listing.len())));
+    if code == 10 || (seen.entries == 0 && matches!(code, 0 | 5 | 23 | 24)) {
+        return Err(CheckError::Unavailable(format!(
+            "rsync {url}: exit code {code}, {} entries: {last_err}",
+            seen.entries
+        )));
     }
     if !matches!(code, 0 | 23 | 24) {
-        return Err(CheckError::Failed(format!("rsync {url}: exit code {code}: {last_err}")));
+        return Err(CheckError::Failed(format!(
+            "rsync {url}: exit code {code}: {last_err}"
+        )));
     }
-    notes.push(format!("rsync {url}: {} entries listed", listing.len()));
-    let mut out = Vec::with_capacity(cat.dirs.len());
-    for d in &cat.dirs {
-        if !ctx.wants(d) {
-            out.push(None);
-            continue;
-        }
-        let mut verdict = Verdict::UpToDate;
-        for f in &d.files {
-            let path = if d.rel.is_empty() { f.name.clone() } else { format!("{}/{}", d.rel, f.name) };
-            match listing.get(&path) {
-                Some((_, EntryKind::Link)) => {}
-                Some((size, _)) if *size as i64 == f.size => {}
-                Some((size, _)) => {
-                    notes.push(format!("{}: stale, {} has size {size}, expected {}", d.rel, f.name, f.size));
-                    verdict = Verdict::Stale;
-                    break;
-                }
-                None => {
-                    notes.push(format!("{}: stale, {} is missing", d.rel, f.name));
-                    verdict = Verdict::Stale;
-                    break;
-                }
-            }
-        }
-        out.push(Some(verdict));
-    }
+    notes.push(format!("rsync {url}: {} entries listed", seen.entries));
+    let out = cat
+        .dirs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| ctx.wants(d).then(|| seen.judge(&cat.expected, i, d, notes)))
+        .collect();
     Ok(out)
 }
 
@@ -211,7 +222,10 @@ pub fn agent(ctx: &CheckCtx) -> ureq::Agent {
         .http_status_as_error(false)
         .timeout_connect(Some(ctx.connect_timeout))
         .timeout_global(Some(ctx.request_timeout))
-        .user_agent(format!("mirrormanager-rs-crawler/{}", env!("CARGO_PKG_VERSION")))
+        .user_agent(format!(
+            "mirrormanager-rs-crawler/{}",
+            env!("CARGO_PKG_VERSION")
+        ))
         // redirects are followed by hand, within the same mirror only (see `request`)
         .max_redirects(0)
         .build()
@@ -267,7 +281,10 @@ fn resolve_location(from: &str, loc: &str) -> Option<String> {
     if loc.starts_with('/') {
         return Some(format!("{origin}{loc}"));
     }
-    let dir = &from[..from.rfind('/').filter(|i| *i >= origin.len()).unwrap_or(from.len())];
+    let dir = &from[..from
+        .rfind('/')
+        .filter(|i| *i >= origin.len())
+        .unwrap_or(from.len())];
     Some(format!("{dir}/{loc}"))
 }
 
@@ -277,17 +294,26 @@ fn request(agent: &ureq::Agent, method: &str, url: &str, ctx: &CheckCtx) -> Http
     let mut url = url.to_string();
     for _ in 0..=MAX_REDIRECTS {
         match request_once(agent, method, &url, ctx) {
-            (Http::Status(s @ 300..=399, len, body), Some(loc)) => match resolve_location(&url, &loc) {
-                Some(next) if origin(&next).is_some() && origin(&next) == origin(&url) => url = next,
-                _ => return Http::Status(s, len, body),
-            },
+            (Http::Status(s @ 300..=399, len, body), Some(loc)) => {
+                match resolve_location(&url, &loc) {
+                    Some(next) if origin(&next).is_some() && origin(&next) == origin(&url) => {
+                        url = next
+                    }
+                    _ => return Http::Status(s, len, body),
+                }
+            }
             (other, _) => return other,
         }
     }
     Http::Transport(format!("more than {MAX_REDIRECTS} redirects from {url}"))
 }
 
-fn request_once(agent: &ureq::Agent, method: &str, url: &str, ctx: &CheckCtx) -> (Http, Option<String>) {
+fn request_once(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    ctx: &CheckCtx,
+) -> (Http, Option<String>) {
     let mut delay = Duration::from_millis(200);
     let mut last = String::new();
     for attempt in 0..3 {
@@ -306,7 +332,12 @@ fn request_once(agent: &ureq::Agent, method: &str, url: &str, ctx: &CheckCtx) ->
         }
         let limit = Some(left.min(ctx.request_timeout));
         let res = if method == "HEAD" {
-            agent.head(url).config().timeout_global(limit).build().call()
+            agent
+                .head(url)
+                .config()
+                .timeout_global(limit)
+                .build()
+                .call()
         } else {
             agent.get(url).config().timeout_global(limit).build().call()
         };
@@ -322,9 +353,18 @@ fn request_once(agent: &ureq::Agent, method: &str, url: &str, ctx: &CheckCtx) ->
                     .get("content-length")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse().ok());
-                let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+                let location = resp
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
                 let body = if method == "GET" && status == 200 {
-                    match resp.body_mut().with_config().limit(64 * 1024 * 1024).read_to_vec() {
+                    match resp
+                        .body_mut()
+                        .with_config()
+                        .limit(64 * 1024 * 1024)
+                        .read_to_vec()
+                    {
                         Ok(b) => Some(b),
                         Err(e) => {
                             last = e.to_string();
@@ -371,7 +411,13 @@ pub fn http(
     Ok(out)
 }
 
-fn http_dir(agent: &ureq::Agent, base: &str, d: &DirData, ctx: &CheckCtx, notes: &mut Vec<Note>) -> Verdict {
+fn http_dir(
+    agent: &ureq::Agent,
+    base: &str,
+    d: &DirData,
+    ctx: &CheckCtx,
+    notes: &mut Vec<Note>,
+) -> Verdict {
     // cheap check first: a repodata directory is judged by its repomd.xml's hash
     if let Some(want) = &d.repomd_sha256 {
         let url = join_url(base, &d.rel, "repomd.xml");
@@ -381,7 +427,10 @@ fn http_dir(agent: &ureq::Agent, base: &str, d: &DirData, ctx: &CheckCtx, notes:
                 if &got == want {
                     Verdict::UpToDate
                 } else {
-                    notes.push(format!("{}: stale, repomd.xml sha256 {got} is not the newest {want}", d.rel));
+                    notes.push(format!(
+                        "{}: stale, repomd.xml sha256 {got} is not the newest {want}",
+                        d.rel
+                    ));
                     Verdict::Stale
                 }
             }
@@ -409,7 +458,10 @@ fn http_dir(agent: &ureq::Agent, base: &str, d: &DirData, ctx: &CheckCtx, notes:
             Http::Status(200..=299, None, _) => {}
             Http::Status(200..=299, Some(len), _) if len as i64 == f.size => {}
             Http::Status(200..=299, Some(len), _) => {
-                notes.push(format!("{}: stale, {} has size {len}, expected {}", d.rel, f.name, f.size));
+                notes.push(format!(
+                    "{}: stale, {} has size {len}, expected {}",
+                    d.rel, f.name, f.size
+                ));
                 return Verdict::Stale;
             }
             Http::Status(404 | 410, ..) => {
@@ -460,7 +512,8 @@ fn split_ftp_url(url: &str) -> Option<(String, String)> {
 
 fn ftp_connect(url: &str, ctx: &CheckCtx) -> Result<(suppaftp::FtpStream, String), CheckError> {
     use std::net::ToSocketAddrs;
-    let (hostport, base) = split_ftp_url(url).ok_or_else(|| CheckError::Failed(format!("bad FTP URL {url}")))?;
+    let (hostport, base) =
+        split_ftp_url(url).ok_or_else(|| CheckError::Failed(format!("bad FTP URL {url}")))?;
     let addr = hostport
         .to_socket_addrs()
         .map_err(|e| CheckError::Unavailable(format!("{url}: {e}")))?
@@ -476,13 +529,22 @@ fn ftp_connect(url: &str, ctx: &CheckCtx) -> Result<(suppaftp::FtpStream, String
 
 /// Check a category over FTP: one LIST per directory on one control connection; names
 /// and sizes compared; 550/450 (no such directory) counts as an empty directory.
-pub fn ftp(url: &str, cat: &Arc<CategoryData>, ctx: &CheckCtx, notes: &mut Vec<Note>) -> Result<Verdicts, CheckError> {
+pub fn ftp(
+    url: &str,
+    cat: &Arc<CategoryData>,
+    ctx: &CheckCtx,
+    notes: &mut Vec<Note>,
+) -> Result<Verdicts, CheckError> {
     ctx.check_time()?;
     let (mut conn, base) = ftp_connect(url, ctx)?;
     let mut out = Vec::with_capacity(cat.dirs.len());
     for d in &cat.dirs {
         if !ctx.wants(d) || d.files.is_empty() {
-            out.push(if ctx.wants(d) { Some(Verdict::UpToDate) } else { None });
+            out.push(if ctx.wants(d) {
+                Some(Verdict::UpToDate)
+            } else {
+                None
+            });
             continue;
         }
         ctx.check_time()?;
@@ -498,7 +560,11 @@ pub fn ftp(url: &str, cat: &Arc<CategoryData>, ctx: &CheckCtx, notes: &mut Vec<N
                 .filter_map(|l| l.parse::<suppaftp::list::File>().ok())
                 .map(|f| (f.name().to_string(), (f.size(), f.is_symlink())))
                 .collect()),
-            Err(suppaftp::FtpError::UnexpectedResponse(r)) if matches!(r.status.code(), 450 | 550) => Ok(HashMap::new()),
+            Err(suppaftp::FtpError::UnexpectedResponse(r))
+                if matches!(r.status.code(), 450 | 550) =>
+            {
+                Ok(HashMap::new())
+            }
             Err(e) => Err(e.to_string()),
         };
         let listing = match listing {
@@ -520,7 +586,10 @@ pub fn ftp(url: &str, cat: &Arc<CategoryData>, ctx: &CheckCtx, notes: &mut Vec<N
                 Some((_, true)) => {}
                 Some((size, false)) if *size as i64 == f.size => {}
                 Some((size, false)) => {
-                    notes.push(format!("{}: stale, {} has size {size}, expected {}", d.rel, f.name, f.size));
+                    notes.push(format!(
+                        "{}: stale, {} has size {size}, expected {}",
+                        d.rel, f.name, f.size
+                    ));
                     verdict = Verdict::Stale;
                     break;
                 }
@@ -547,7 +616,11 @@ pub fn canary(url: &str, ctx: &CheckCtx) -> Result<(), CheckError> {
         return Ok(());
     }
     if url.starts_with("rsync://") {
-        let url = if url.ends_with('/') { url.to_string() } else { format!("{url}/") };
+        let url = if url.ends_with('/') {
+            url.to_string()
+        } else {
+            format!("{url}/")
+        };
         let out = Command::new("rsync")
             .arg("--list-only")
             .args(&ctx.rsync_parameters)
@@ -557,7 +630,9 @@ pub fn canary(url: &str, ctx: &CheckCtx) -> Result<(), CheckError> {
             .map_err(|e| CheckError::Failed(format!("cannot run rsync: {e}")))?;
         return match out.status.code() {
             Some(0) if !out.stdout.is_empty() => Ok(()),
-            Some(c) => Err(CheckError::Unavailable(format!("rsync {url}: exit code {c}"))),
+            Some(c) => Err(CheckError::Unavailable(format!(
+                "rsync {url}: exit code {c}"
+            ))),
             None => Err(CheckError::Failed(format!("rsync {url}: killed"))),
         };
     }
@@ -575,7 +650,10 @@ mod tests {
     #[test]
     fn urls() {
         assert_eq!(join_url("http://h/pub/", "", ""), "http://h/pub/");
-        assert_eq!(join_url("http://h/pub", "a b/c", "x#1.rpm"), "http://h/pub/a%20b/c/x%231.rpm");
+        assert_eq!(
+            join_url("http://h/pub", "a b/c", "x#1.rpm"),
+            "http://h/pub/a%20b/c/x%231.rpm"
+        );
         assert_eq!(join_url("http://h/pub", "", "f"), "http://h/pub/f");
         assert_eq!(encode_path("100%"), "100%25");
     }
@@ -583,16 +661,34 @@ mod tests {
     #[test]
     fn redirect_targets() {
         assert_eq!(origin("http://h:8/a/b"), Some("http://h:8"));
-        assert_eq!(resolve_location("http://h/a/b.rpm", "/x/y").as_deref(), Some("http://h/x/y"));
-        assert_eq!(resolve_location("http://h/a/b.rpm", "c.rpm").as_deref(), Some("http://h/a/c.rpm"));
-        assert_eq!(resolve_location("http://h/a/", "https://cdn/x").as_deref(), Some("https://cdn/x"));
+        assert_eq!(
+            resolve_location("http://h/a/b.rpm", "/x/y").as_deref(),
+            Some("http://h/x/y")
+        );
+        assert_eq!(
+            resolve_location("http://h/a/b.rpm", "c.rpm").as_deref(),
+            Some("http://h/a/c.rpm")
+        );
+        assert_eq!(
+            resolve_location("http://h/a/", "https://cdn/x").as_deref(),
+            Some("https://cdn/x")
+        );
     }
 
     #[test]
     fn ftp_urls() {
-        assert_eq!(split_ftp_url("ftp://h/pub/fedora/"), Some(("h:21".into(), "pub/fedora".into())));
-        assert_eq!(split_ftp_url("ftp://u@127.0.0.1:2121/x"), Some(("127.0.0.1:2121".into(), "x".into())));
-        assert_eq!(split_ftp_url("ftp://h"), Some(("h:21".into(), String::new())));
+        assert_eq!(
+            split_ftp_url("ftp://h/pub/fedora/"),
+            Some(("h:21".into(), "pub/fedora".into()))
+        );
+        assert_eq!(
+            split_ftp_url("ftp://u@127.0.0.1:2121/x"),
+            Some(("127.0.0.1:2121".into(), "x".into()))
+        );
+        assert_eq!(
+            split_ftp_url("ftp://h"),
+            Some(("h:21".into(), String::new()))
+        );
         assert_eq!(split_ftp_url("http://h/"), None);
     }
 }

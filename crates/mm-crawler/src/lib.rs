@@ -2,21 +2,25 @@
 //! update-master-directory-list recorded, and write the verdicts into `host_category_dir`.
 //!
 //! Threads do the network work only; one writer (the calling thread) owns the database
-//! connection and writes each category's verdicts in one transaction, then each host's
-//! bookkeeping (`crawl_failures`, auto-disable, `last_crawled`, `last_crawl_duration`).
-//! Category directory lists are loaded once and shared, so memory grows with the number of
-//! threads (one rsync listing each), not with the number of hosts.
+//! connection and writes each category's verdicts and each host's bookkeeping
+//! (`crawl_failures`, auto-disable, `last_crawled`, `last_crawl_duration`) while the crawl
+//! goes on; results that arrive while it writes go into its next transaction together.
+//! Category directory lists are loaded once and shared, with an index of their recorded
+//! files; an rsync listing is compared with that index line by line as it streams
+//! ([`listing`]), so a thread holds a few bytes per recorded file, never a listing, and
+//! memory does not grow with the number of hosts.
 
-pub mod cli;
 pub mod check;
+pub mod cli;
+pub mod listing;
 pub mod propagation;
 pub mod write;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::mpsc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -45,6 +49,15 @@ pub enum CrawlError {
 
 /// How long the writer waits for threads after SIGTERM/SIGINT before exiting.
 const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// The writer's SQLite page cache: every host's first crawl inserts a row per directory into
+/// `host_category_dir`, whose `directory_id` index takes each host's rows all over it; with
+/// the pages of that index cached, a transaction no longer re-reads and re-writes them
+/// (250 hosts × 20k directories: an index of ~60 MB).
+const WRITER_CACHE_MIB: u32 = 128;
+
+/// Most messages the writer puts into one transaction (it takes only those already waiting).
+const MAX_BATCH: usize = 64;
 
 impl CrawlError {
     /// The exit code this error asks for.
@@ -161,7 +174,9 @@ impl std::fmt::Display for Totals {
 }
 
 /// Read a country → continent CSV (`DE,EU` per line; `#` comments and a header allowed).
-pub fn read_country_continents(path: &std::path::Path) -> Result<HashMap<String, String>, CrawlError> {
+pub fn read_country_continents(
+    path: &std::path::Path,
+) -> Result<HashMap<String, String>, CrawlError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CrawlError::Usage(format!("{}: {e}", path.display())))?;
     let mut out = HashMap::new();
@@ -182,14 +197,19 @@ pub fn read_country_continents(path: &std::path::Path) -> Result<HashMap<String,
 
 /// Whether a host's continent passes `--continent` values (`EU`, `^AS`).
 fn continent_ok(continent: Option<&str>, wanted: &[String]) -> bool {
-    let (excl, incl): (Vec<&String>, Vec<&String>) = wanted.iter().partition(|w| w.starts_with('^'));
+    let (excl, incl): (Vec<&String>, Vec<&String>) =
+        wanted.iter().partition(|w| w.starts_with('^'));
     let c = continent.unwrap_or("");
     (incl.is_empty() || incl.iter().any(|w| w.eq_ignore_ascii_case(c)))
         && !excl.iter().any(|w| w[1..].eq_ignore_ascii_case(c))
 }
 
 /// Select the hosts to crawl (slowest first), with their categories and URLs.
-pub fn select_hosts(conn: &mut DbConn, config: &Config, opts: &Options) -> Result<Vec<HostJob>, CrawlError> {
+pub fn select_hosts(
+    conn: &mut DbConn,
+    config: &Config,
+    opts: &Options,
+) -> Result<Vec<HostJob>, CrawlError> {
     let continents = if opts.continents.is_empty() {
         None
     } else {
@@ -199,7 +219,18 @@ pub fn select_hosts(conn: &mut DbConn, config: &Config, opts: &Options) -> Resul
         Some(read_country_continents(path)?)
     };
     /// id, name, country, user/admin active, private, last duration, site user/admin active, private
-    type HostRow = (i32, String, String, bool, bool, bool, Option<i64>, bool, bool, bool);
+    type HostRow = (
+        i32,
+        String,
+        String,
+        bool,
+        bool,
+        bool,
+        Option<i64>,
+        bool,
+        bool,
+        bool,
+    );
     let rows: Vec<HostRow> = host::table
         .inner_join(site::table)
         .select((
@@ -224,7 +255,10 @@ pub fn select_hosts(conn: &mut DbConn, config: &Config, opts: &Options) -> Resul
         .filter(|r| opts.stopid.is_none_or(|s| r.0 < s))
         .filter(|r| {
             continents.as_ref().is_none_or(|m| {
-                continent_ok(m.get(&r.2.to_ascii_uppercase()).map(String::as_str), &opts.continents)
+                continent_ok(
+                    m.get(&r.2.to_ascii_uppercase()).map(String::as_str),
+                    &opts.continents,
+                )
             })
         })
         .map(|r| (r.0, r.1, r.2, r.6.unwrap_or(0)))
@@ -257,7 +291,12 @@ pub fn select_hosts(conn: &mut DbConn, config: &Config, opts: &Options) -> Resul
     for chunk in host_ids.chunks(500) {
         let rows: Vec<(i32, Option<i32>, Option<i32>, bool)> = host_category::table
             .filter(host_category::host_id.eq_any(chunk))
-            .select((host_category::id, host_category::host_id, host_category::category_id, host_category::always_up2date))
+            .select((
+                host_category::id,
+                host_category::host_id,
+                host_category::category_id,
+                host_category::always_up2date,
+            ))
             .order(host_category::id)
             .load(conn)?;
         let hc_ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
@@ -271,7 +310,9 @@ pub fn select_hosts(conn: &mut DbConn, config: &Config, opts: &Options) -> Resul
             by_hc.entry(hc).or_default().push(u);
         }
         for (hc_id, host_id, cat_id, always) in rows {
-            let (Some(host_id), Some(cat_id)) = (host_id, cat_id) else { continue };
+            let (Some(host_id), Some(cat_id)) = (host_id, cat_id) else {
+                continue;
+            };
             if wanted_cats.as_ref().is_some_and(|w| !w.contains(&cat_id)) {
                 continue;
             }
@@ -311,7 +352,10 @@ fn protocol_rank(url: &str) -> u8 {
 }
 
 /// Load the directory lists of the given categories.
-pub fn load_categories(conn: &mut DbConn, ids: &HashSet<i32>) -> Result<HashMap<i32, Arc<CategoryData>>, CrawlError> {
+pub fn load_categories(
+    conn: &mut DbConn,
+    ids: &HashSet<i32>,
+) -> Result<HashMap<i32, Arc<CategoryData>>, CrawlError> {
     let mut out = HashMap::new();
     for &id in ids {
         let (name, topdir): (String, Option<i32>) = category::table
@@ -319,21 +363,39 @@ pub fn load_categories(conn: &mut DbConn, ids: &HashSet<i32>) -> Result<HashMap<
             .select((category::name, category::topdir_id))
             .first(conn)?;
         let Some(topdir) = topdir else {
-            log::warn!("category {name} has no top directory; run update-master-directory-list first");
-            out.insert(id, Arc::new(CategoryData { id, name, dirs: Vec::new() }));
+            log::warn!(
+                "category {name} has no top directory; run update-master-directory-list first"
+            );
+            out.insert(id, Arc::new(CategoryData::new(id, name, Vec::new())));
             continue;
         };
-        let topname: String = directory::table.find(topdir).select(directory::name).first(conn)?;
+        let topname: String = directory::table
+            .find(topdir)
+            .select(directory::name)
+            .first(conn)?;
         let rows: Vec<(i32, String, Option<Vec<u8>>, bool)> = category_directory::table
             .inner_join(directory::table)
             .filter(category_directory::category_id.eq(id))
-            .select((directory::id, directory::name, directory::files, directory::readable))
+            .select((
+                directory::id,
+                directory::name,
+                directory::files,
+                directory::readable,
+            ))
             .load(conn)?;
         let repomd: Vec<(i32, i32, Option<i64>, Option<String>)> = file_detail::table
-            .inner_join(category_directory::table.on(category_directory::directory_id.eq(file_detail::directory_id)))
+            .inner_join(
+                category_directory::table
+                    .on(category_directory::directory_id.eq(file_detail::directory_id)),
+            )
             .filter(category_directory::category_id.eq(id))
             .filter(file_detail::filename.eq("repomd.xml"))
-            .select((file_detail::id, file_detail::directory_id, file_detail::timestamp, file_detail::sha256))
+            .select((
+                file_detail::id,
+                file_detail::directory_id,
+                file_detail::timestamp,
+                file_detail::sha256,
+            ))
             .load(conn)?;
         let mut newest: HashMap<i32, (Option<i64>, i32, Option<String>)> = HashMap::new();
         for (fid, dir, ts, sha) in repomd {
@@ -346,7 +408,10 @@ pub fn load_categories(conn: &mut DbConn, ids: &HashSet<i32>) -> Result<HashMap<
         for (did, dname, files, readable) in rows {
             let rel = if dname == topname {
                 String::new()
-            } else if let Some(r) = dname.strip_prefix(&topname).and_then(|r| r.strip_prefix('/')) {
+            } else if let Some(r) = dname
+                .strip_prefix(&topname)
+                .and_then(|r| r.strip_prefix('/'))
+            {
                 r.to_string()
             } else {
                 continue;
@@ -367,8 +432,15 @@ pub fn load_categories(conn: &mut DbConn, ids: &HashSet<i32>) -> Result<HashMap<
             });
         }
         dirs.sort_by(|a, b| a.rel.cmp(&b.rel));
-        log::info!("category {name}: {} directories", dirs.len());
-        out.insert(id, Arc::new(CategoryData { id, name, dirs }));
+        let cat = CategoryData::new(id, name, dirs);
+        log::info!(
+            "category {}: {} directories, {} recorded files ({} kB indexed)",
+            cat.name,
+            cat.dirs.len(),
+            cat.expected.len(),
+            cat.expected.approx_bytes() / 1024
+        );
+        out.insert(id, Arc::new(cat));
     }
     Ok(out)
 }
@@ -383,12 +455,17 @@ pub fn crawl_host(
     tx: &mpsc::Sender<Msg>,
 ) -> HostStatus {
     let started = Instant::now();
-    let minutes = opts.host_timeout_minutes.unwrap_or(config.crawler.host_timeout_minutes as f64);
+    let minutes = opts
+        .host_timeout_minutes
+        .unwrap_or(config.crawler.host_timeout_minutes as f64);
     let host_timeout = Duration::from_secs_f64(60.0 * minutes.max(0.0));
     let mut log = HostLog::open(config, job.id);
     log.line(&format!("crawl of host {} ({}) started", job.id, job.name));
     let finish = |status: HostStatus, log: &mut HostLog, timed_out: Vec<i32>| {
-        log.line(&format!("outcome: {status:?} after {:.1}s", started.elapsed().as_secs_f64()));
+        log.line(&format!(
+            "outcome: {status:?} after {:.1}s",
+            started.elapsed().as_secs_f64()
+        ));
         let _ = tx.send(Msg::HostDone {
             host_id: job.id,
             status: status.clone(),
@@ -397,8 +474,15 @@ pub fn crawl_host(
         });
         status
     };
-    if config.embargoed_countries.iter().any(|c| c.eq_ignore_ascii_case(&job.country)) {
-        let reason = format!("host is in embargoed country {}", job.country.to_ascii_uppercase());
+    if config
+        .embargoed_countries
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(&job.country))
+    {
+        let reason = format!(
+            "host is in embargoed country {}",
+            job.country.to_ascii_uppercase()
+        );
         return finish(HostStatus::Disable(reason), &mut log, Vec::new());
     }
     let ctx = CheckCtx {
@@ -406,7 +490,12 @@ pub fn crawl_host(
         global_deadline,
         connect_timeout: Duration::from_secs(config.crawler.connect_timeout_s),
         request_timeout: Duration::from_secs(config.crawler.http_timeout_s),
-        rsync_parameters: config.crawler.rsync_parameters.split_whitespace().map(String::from).collect(),
+        rsync_parameters: config
+            .crawler
+            .rsync_parameters
+            .split_whitespace()
+            .map(String::from)
+            .collect(),
         repodata_only: opts.repodata,
         stop: Arc::clone(stop_flag()),
     };
@@ -421,7 +510,9 @@ pub fn crawl_host(
             let all = job.categories.iter().map(|c| c.host_category_id).collect();
             return finish(HostStatus::Timeout, &mut log, all);
         }
-        let Some(cat) = cats.get(&hc.category_id) else { continue };
+        let Some(cat) = cats.get(&hc.category_id) else {
+            continue;
+        };
         if hc.always_up2date {
             log.line(&format!("{}: always up to date, skipped", cat.name));
             ok += 1;
@@ -445,7 +536,9 @@ pub fn crawl_host(
             } else if url.starts_with("ftp://") {
                 check::ftp(url, cat, &ctx, &mut notes)
             } else {
-                Err(CheckError::Unavailable(format!("{url}: protocol not supported by this crawler")))
+                Err(CheckError::Unavailable(format!(
+                    "{url}: protocol not supported by this crawler"
+                )))
             };
             for n in &notes {
                 log.line(&format!("{}: {n}", cat.name));
@@ -464,9 +557,18 @@ pub fn crawl_host(
         match result.expect("at least one URL") {
             Ok(verdicts) => {
                 ok += 1;
-                let up = verdicts.iter().filter(|v| **v == Some(check::Verdict::UpToDate)).count();
-                let stale = verdicts.iter().filter(|v| **v == Some(check::Verdict::Stale)).count();
-                log.line(&format!("{}: {up} directories up to date, {stale} stale", cat.name));
+                let up = verdicts
+                    .iter()
+                    .filter(|v| **v == Some(check::Verdict::UpToDate))
+                    .count();
+                let stale = verdicts
+                    .iter()
+                    .filter(|v| **v == Some(check::Verdict::Stale))
+                    .count();
+                log.line(&format!(
+                    "{}: {up} directories up to date, {stale} stale",
+                    cat.name
+                ));
                 if !opts.canary {
                     let _ = tx.send(Msg::Category {
                         host_id: job.id,
@@ -517,7 +619,11 @@ impl HostLog {
     fn line(&mut self, text: &str) {
         log::debug!("host {}: {text}", self.host_id);
         if let Some(f) = &mut self.file {
-            let _ = writeln!(f, "{} {text}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"));
+            let _ = writeln!(
+                f,
+                "{} {text}",
+                chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+            );
         }
     }
 }
@@ -534,7 +640,11 @@ fn stopping() -> bool {
 }
 
 fn stop_reason() -> String {
-    if stopping() { "shutdown requested".into() } else { "global timeout".into() }
+    if stopping() {
+        "shutdown requested".into()
+    } else {
+        "global timeout".into()
+    }
 }
 
 /// Route SIGTERM and SIGINT to [`stop_flag`].
@@ -551,7 +661,11 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
     let started = Instant::now();
     install_signal_handlers()?;
     let global_deadline = started
-        + Duration::from_secs(60 * opts.global_timeout_minutes.unwrap_or(config.crawler.global_timeout_minutes));
+        + Duration::from_secs(
+            60 * opts
+                .global_timeout_minutes
+                .unwrap_or(config.crawler.global_timeout_minutes),
+        );
     let lock_name = if opts.categories.len() == 1 {
         format!("crawler-{}", mm_core::lock::slug(&opts.categories[0]))
     } else {
@@ -559,8 +673,12 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
     };
     let _lock = mm_core::lock::acquire(&config.lock_dir, &lock_name, opts.wait)?;
     let mut conn = mm_core::connect(&config.database_url())?;
+    mm_core::db::tune_for_bulk_writes(&mut conn, WRITER_CACHE_MIB)?;
     let hosts = select_hosts(&mut conn, config, opts)?;
-    let cat_ids: HashSet<i32> = hosts.iter().flat_map(|h| h.categories.iter().map(|c| c.category_id)).collect();
+    let cat_ids: HashSet<i32> = hosts
+        .iter()
+        .flat_map(|h| h.categories.iter().map(|c| c.category_id))
+        .collect();
     let cats = Arc::new(load_categories(&mut conn, &cat_ids)?);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = opts
@@ -602,8 +720,9 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
     drop(tx);
     let mut write_error: Option<CrawlError> = None;
     let mut stop_seen: Option<Instant> = None;
+    let mut batch: Vec<Msg> = Vec::new();
     loop {
-        let msg = match rx.recv_timeout(Duration::from_millis(200)) {
+        let first = match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(m) => m,
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -618,19 +737,30 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
                 continue;
             }
         };
-        if let Msg::HostDone { status, .. } = &msg {
-            match status {
-                HostStatus::Ok => totals.ok += 1,
-                HostStatus::Failure(_) => totals.failure += 1,
-                HostStatus::Timeout => totals.timeout += 1,
-                HostStatus::Unknown(_) => totals.unknown += 1,
-                HostStatus::Disable(_) => totals.disabled += 1,
+        // whatever else is already waiting goes into the same transaction
+        batch.clear();
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(m) => batch.push(m),
+                Err(_) => break,
+            }
+        }
+        for msg in &batch {
+            if let Msg::HostDone { status, .. } = msg {
+                match status {
+                    HostStatus::Ok => totals.ok += 1,
+                    HostStatus::Failure(_) => totals.failure += 1,
+                    HostStatus::Timeout => totals.timeout += 1,
+                    HostStatus::Unknown(_) => totals.unknown += 1,
+                    HostStatus::Disable(_) => totals.disabled += 1,
+                }
             }
         }
         if opts.dry_run || write_error.is_some() {
             continue;
         }
-        if let Err(e) = write::apply(&mut conn, config, opts, &cats, msg) {
+        if let Err(e) = write::apply_batch(&mut conn, config, opts, &cats, &batch) {
             log::error!("writing crawl results failed: {e}; no further results are written");
             write_error = Some(e);
         }
@@ -642,7 +772,8 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
         return Err(CrawlError::Interrupted(totals.to_string()));
     }
     for h in handles {
-        h.join().map_err(|_| CrawlError::Internal("a crawl thread panicked".into()))?;
+        h.join()
+            .map_err(|_| CrawlError::Internal("a crawl thread panicked".into()))?;
     }
     log::info!("crawl finished in {:.1}s", started.elapsed().as_secs_f64());
     Ok(totals)

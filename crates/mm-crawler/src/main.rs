@@ -21,8 +21,9 @@ fn main() -> ExitCode {
                     threads: p.threads,
                     dry_run: p.dry_run,
                 };
-                let stats = mm_crawler::propagation::run(&config, &opts)
-                    .map_err(|e| anyhow::Error::new(ExitError::new(e.exit_code(), e.to_string())))?;
+                let stats = mm_crawler::propagation::run(&config, &opts).map_err(|e| {
+                    anyhow::Error::new(ExitError::new(e.exit_code(), e.to_string()))
+                })?;
                 for s in stats {
                     println!("{s}");
                 }
@@ -50,7 +51,10 @@ fn main() -> ExitCode {
         };
         let totals = mm_crawler::run(&config, &opts)
             .map_err(|e| anyhow::Error::new(ExitError::new(e.exit_code(), e.to_string())))?;
-        println!("{}crawled {totals}", if opts.dry_run { "dry run: " } else { "" });
+        println!(
+            "{}crawled {totals}",
+            if opts.dry_run { "dry run: " } else { "" }
+        );
         Ok(())
     })
 }

@@ -88,14 +88,28 @@ fn load_repos(conn: &mut DbConn, opts: &PropagationOptions) -> Result<Vec<Repo>,
         .filter(repository::version_id.eq_any(&version_ids))
         .filter(repository::prefix.is_not_null())
         .filter(repository::disabled.eq(false))
-        .select((repository::id, repository::prefix, arch::name, repository::category_id, directory::name))
+        .select((
+            repository::id,
+            repository::prefix,
+            arch::name,
+            repository::category_id,
+            directory::name,
+        ))
         .load(conn)?;
     let mut out = Vec::new();
     for (id, prefix, arch_name, cat, dname) in rows {
-        let (Some(prefix), Some(cat)) = (prefix, cat) else { continue };
-        let topdir: Option<i32> = category::table.find(cat).select(category::topdir_id).first(conn)?;
+        let (Some(prefix), Some(cat)) = (prefix, cat) else {
+            continue;
+        };
+        let topdir: Option<i32> = category::table
+            .find(cat)
+            .select(category::topdir_id)
+            .first(conn)?;
         let Some(topdir) = topdir else { continue };
-        let topname: String = directory::table.find(topdir).select(directory::name).first(conn)?;
+        let topname: String = directory::table
+            .find(topdir)
+            .select(directory::name)
+            .first(conn)?;
         let rel = match dname.strip_prefix(&topname) {
             Some(r) => r.trim_start_matches('/').to_string(),
             None => continue,
@@ -124,7 +138,9 @@ fn load_repos(conn: &mut DbConn, opts: &PropagationOptions) -> Result<Vec<Repo>,
             newest,
         });
     }
-    out.sort_by(|a, b| (a.arch != "x86_64", &a.prefix, &a.arch).cmp(&(b.arch != "x86_64", &b.prefix, &b.arch)));
+    out.sort_by(|a, b| {
+        (a.arch != "x86_64", &a.prefix, &a.arch).cmp(&(b.arch != "x86_64", &b.prefix, &b.arch))
+    });
     Ok(out)
 }
 
@@ -165,10 +181,15 @@ pub fn run(config: &Config, opts: &PropagationOptions) -> Result<Vec<RepoStat>, 
     let repos = load_repos(&mut conn, opts)?;
     let mirrors = mirror_urls(&mut conn)?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = opts.threads.or(config.crawler.threads).unwrap_or((20 * cpus).min(100)).max(1);
+    let threads = opts
+        .threads
+        .or(config.crawler.threads)
+        .unwrap_or((20 * cpus).min(100))
+        .max(1);
     let ctx = CheckCtx {
         host_deadline: Instant::now() + Duration::from_secs(3600),
-        global_deadline: Instant::now() + Duration::from_secs(60 * config.crawler.global_timeout_minutes),
+        global_deadline: Instant::now()
+            + Duration::from_secs(60 * config.crawler.global_timeout_minutes),
         connect_timeout: Duration::from_secs(config.crawler.connect_timeout_s),
         request_timeout: Duration::from_secs(config.crawler.http_timeout_s),
         rsync_parameters: Vec::new(),
@@ -178,7 +199,10 @@ pub fn run(config: &Config, opts: &PropagationOptions) -> Result<Vec<RepoStat>, 
     let now = chrono::Utc::now().naive_utc();
     let mut stats = Vec::new();
     for repo in &repos {
-        let urls: &[String] = mirrors.get(&repo.category_id).map(Vec::as_slice).unwrap_or(&[]);
+        let urls: &[String] = mirrors
+            .get(&repo.category_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         let counts = Mutex::new(Counts::default());
         let next = Mutex::new(0usize);
         std::thread::scope(|s| {
@@ -203,7 +227,13 @@ pub fn run(config: &Config, opts: &PropagationOptions) -> Result<Vec<RepoStat>, 
                             .call()
                             .ok()
                             .filter(|r| r.status().as_u16() == 200)
-                            .and_then(|mut r| r.body_mut().with_config().limit(64 << 20).read_to_vec().ok());
+                            .and_then(|mut r| {
+                                r.body_mut()
+                                    .with_config()
+                                    .limit(64 << 20)
+                                    .read_to_vec()
+                                    .ok()
+                            });
                         let mut c = counts.lock().expect("counts lock");
                         match body {
                             None => c.no_info += 1,

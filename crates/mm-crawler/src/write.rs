@@ -1,5 +1,9 @@
-//! Writing crawl results: a category's verdicts in one transaction, then the host's
-//! bookkeeping (statuses as MM2: OK, FAILURE, TIMEOUT, UNKNOWN, DISABLE).
+//! Writing crawl results: a category's verdicts, then the host's bookkeeping (statuses as
+//! MM2: OK, FAILURE, TIMEOUT, UNKNOWN, DISABLE). The writer applies the messages that are
+//! waiting when it gets to them in one transaction ([`apply_batch`]), so each category's
+//! verdicts are still written whole, and a writer that falls behind the crawl catches up
+//! with fewer, larger transactions (SQLite rewrites each touched index page once per
+//! transaction, not once per host).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -11,13 +15,27 @@ use mm_core::{Config, DbConn};
 use crate::check::{CategoryData, Verdict};
 use crate::{CrawlError, HostStatus, Msg, Options};
 
-/// Apply one message from a crawl thread.
-pub fn apply(
+/// Apply messages from the crawl threads, in order, in one transaction.
+pub fn apply_batch(
     conn: &mut DbConn,
     config: &Config,
     opts: &Options,
     cats: &HashMap<i32, Arc<CategoryData>>,
-    msg: Msg,
+    msgs: &[Msg],
+) -> Result<(), CrawlError> {
+    conn.transaction(|c| {
+        msgs.iter()
+            .try_for_each(|m| apply(c, config, opts, cats, m))
+    })
+}
+
+/// Apply one message from a crawl thread (the caller holds the transaction).
+fn apply(
+    c: &mut DbConn,
+    config: &Config,
+    opts: &Options,
+    cats: &HashMap<i32, Arc<CategoryData>>,
+    msg: &Msg,
 ) -> Result<(), CrawlError> {
     match msg {
         Msg::Category {
@@ -26,18 +44,18 @@ pub fn apply(
             verdicts,
             sweep,
             ..
-        } => {
-            let cat = &cats[&category_id];
-            conn.transaction(|c| write_category(c, host_category_id, cat, &verdicts, sweep))
-        }
+        } => write_category(c, *host_category_id, &cats[category_id], verdicts, *sweep),
         Msg::HostDone {
             host_id,
             status,
             seconds,
             timed_out,
-        } => conn.transaction(|c| write_host(c, config, opts, host_id, &status, seconds, &timed_out)),
+        } => write_host(c, config, opts, *host_id, status, *seconds, timed_out),
     }
 }
+
+/// Rows per multi-row INSERT (4 bound values each: within SQLite's and PostgreSQL's limits).
+const INSERT_CHUNK: usize = 2000;
 
 fn write_category(
     c: &mut DbConn,
@@ -55,9 +73,9 @@ fn write_category(
             host_category_dir::up2date,
         ))
         .load(c)?;
-    let mut by_path: HashMap<String, (i32, bool)> = HashMap::new();
+    let mut by_path: HashMap<&str, (i32, bool)> = HashMap::with_capacity(existing.len());
     for (id, _, path, up) in &existing {
-        by_path.insert(path.clone().unwrap_or_default(), (*id, *up));
+        by_path.insert(path.as_deref().unwrap_or_default(), (*id, *up));
     }
     let mut set_true: Vec<i32> = Vec::new();
     let mut set_false: Vec<i32> = Vec::new();
@@ -65,7 +83,7 @@ fn write_category(
     let mut seen: HashSet<i32> = HashSet::new();
     for (d, v) in cat.dirs.iter().zip(verdicts) {
         let Some(v) = v else { continue };
-        let row = by_path.get(&d.rel).copied();
+        let row = by_path.get(d.rel.as_str()).copied();
         if let Some((id, _)) = row {
             seen.insert(id);
         }
@@ -74,7 +92,7 @@ fn write_category(
             (Verdict::UpToDate, Some((_, true))) => {}
             (Verdict::UpToDate, None) => new_rows.push((
                 host_category_dir::host_category_id.eq(hc_id),
-                host_category_dir::path.eq(Some(d.rel.clone())),
+                host_category_dir::path.eq(Some(d.rel.as_str())),
                 host_category_dir::up2date.eq(true),
                 host_category_dir::directory_id.eq(Some(d.id)),
             )),
@@ -99,10 +117,14 @@ fn write_category(
             .set(host_category_dir::up2date.eq(false))
             .execute(c)?;
     }
-    for chunk in new_rows.chunks(500) {
+    for chunk in new_rows.chunks(INSERT_CHUNK) {
         match c {
-            DbConn::Pg(pg) => diesel::insert_into(host_category_dir::table).values(chunk).execute(pg)?,
-            DbConn::Sqlite(sq) => diesel::insert_into(host_category_dir::table).values(chunk).execute(sq)?,
+            DbConn::Pg(pg) => diesel::insert_into(host_category_dir::table)
+                .values(chunk)
+                .execute(pg)?,
+            DbConn::Sqlite(sq) => diesel::insert_into(host_category_dir::table)
+                .values(chunk)
+                .execute(sq)?,
         };
     }
     log::debug!(
@@ -124,20 +146,28 @@ fn write_host(
     timed_out: &[i32],
 ) -> Result<(), CrawlError> {
     let now = chrono::Utc::now().naive_utc();
-    let failures: i32 = host::table.find(host_id).select(host::crawl_failures).first(c)?;
+    let failures: i32 = host::table
+        .find(host_id)
+        .select(host::crawl_failures)
+        .first(c)?;
     let fail = |c: &mut DbConn, why: &str| -> Result<(), CrawlError> {
         if opts.no_fail {
             return Ok(());
         }
         let n = failures + 1;
-        diesel::update(host::table.find(host_id)).set(host::crawl_failures.eq(n)).execute(c)?;
+        diesel::update(host::table.find(host_id))
+            .set(host::crawl_failures.eq(n))
+            .execute(c)?;
         if n >= config.crawler.auto_disable_after as i32 {
             let reason = format!(
                 "disabled by the crawler on {} after {n} failed crawls: {why}",
                 now.format("%Y-%m-%d %H:%M UTC")
             );
             diesel::update(host::table.find(host_id))
-                .set((host::user_active.eq(false), host::disable_reason.eq(Some(reason))))
+                .set((
+                    host::user_active.eq(false),
+                    host::disable_reason.eq(Some(reason)),
+                ))
                 .execute(c)?;
             log::warn!("host {host_id}: disabled after {n} failed crawls");
         }
@@ -155,21 +185,33 @@ fn write_host(
         }
         HostStatus::Failure(why) => fail(c, why)?,
         HostStatus::Timeout => {
-            diesel::update(host_category_dir::table.filter(host_category_dir::host_category_id.eq_any(timed_out)))
-                .set(host_category_dir::up2date.eq(false))
-                .execute(c)?;
+            diesel::update(
+                host_category_dir::table
+                    .filter(host_category_dir::host_category_id.eq_any(timed_out)),
+            )
+            .set(host_category_dir::up2date.eq(false))
+            .execute(c)?;
             fail(c, "host timeout")?;
         }
         HostStatus::Unknown(_) => return Ok(()),
         HostStatus::Disable(reason) => {
             diesel::update(host::table.find(host_id))
-                .set((host::user_active.eq(false), host::disable_reason.eq(Some(reason.clone()))))
+                .set((
+                    host::user_active.eq(false),
+                    host::disable_reason.eq(Some(reason.clone())),
+                ))
                 .execute(c)?;
         }
     }
-    if matches!(status, HostStatus::Ok | HostStatus::Failure(_) | HostStatus::Timeout) {
+    if matches!(
+        status,
+        HostStatus::Ok | HostStatus::Failure(_) | HostStatus::Timeout
+    ) {
         diesel::update(host::table.find(host_id))
-            .set((host::last_crawled.eq(Some(now)), host::last_crawl_duration.eq(Some(seconds))))
+            .set((
+                host::last_crawled.eq(Some(now)),
+                host::last_crawl_duration.eq(Some(seconds)),
+            ))
             .execute(c)?;
     } else {
         diesel::update(host::table.find(host_id))

@@ -34,13 +34,32 @@ fn add_category(conn: &mut DbConn, name: &str) -> i32 {
         ))
         .execute(conn)
         .unwrap();
-    category::table.filter(category::name.eq(name)).select(category::id).first(conn).unwrap()
+    category::table
+        .filter(category::name.eq(name))
+        .select(category::id)
+        .first(conn)
+        .unwrap()
 }
 
 /// A host with one category and the given URLs; returns (host id, host_category id).
-fn add_host(conn: &mut DbConn, site: i32, name: &str, country: &str, cat: i32, urls: &[String], always: bool) -> (i32, i32) {
-    diesel::insert_into(host::table).values(&NewHost::new(site, name, country)).execute(conn).unwrap();
-    let hid: i32 = host::table.filter(host::name.eq(name)).select(host::id).first(conn).unwrap();
+fn add_host(
+    conn: &mut DbConn,
+    site: i32,
+    name: &str,
+    country: &str,
+    cat: i32,
+    urls: &[String],
+    always: bool,
+) -> (i32, i32) {
+    diesel::insert_into(host::table)
+        .values(&NewHost::new(site, name, country))
+        .execute(conn)
+        .unwrap();
+    let hid: i32 = host::table
+        .filter(host::name.eq(name))
+        .select(host::id)
+        .first(conn)
+        .unwrap();
     diesel::insert_into(host_category::table)
         .values((
             host_category::host_id.eq(Some(hid)),
@@ -99,17 +118,28 @@ fn hcd(conn: &mut DbConn, hc: i32) -> BTreeMap<String, bool> {
 }
 
 fn host_state(conn: &mut DbConn, id: i32) -> (i32, bool, Option<String>, bool) {
-    let (f, active, reason, crawled): (i32, bool, Option<String>, Option<chrono::NaiveDateTime>) = host::table
-        .find(id)
-        .select((host::crawl_failures, host::user_active, host::disable_reason, host::last_crawled))
-        .first(conn)
-        .unwrap();
+    let (f, active, reason, crawled): (i32, bool, Option<String>, Option<chrono::NaiveDateTime>) =
+        host::table
+            .find(id)
+            .select((
+                host::crawl_failures,
+                host::user_active,
+                host::disable_reason,
+                host::last_crawled,
+            ))
+            .first(conn)
+            .unwrap();
     (f, active, reason, crawled.is_some())
 }
 
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-    let st = Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
     assert!(st.success());
 }
 
@@ -127,7 +157,14 @@ fn setup(db: &mut TestDb) -> Setup {
     add_category(&mut db.conn, "Fedora Linux");
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("master");
-    generate(&root, &Spec { epel_releases: vec![], ..Spec::default() }).unwrap();
+    generate(
+        &root,
+        &Spec {
+            epel_releases: vec![],
+            ..Spec::default()
+        },
+    )
+    .unwrap();
     let cfg = db.config_file(&format!(
         "[umdl]\nprefix = \"{}/\"\n[[umdl.master_directories]]\ntype = \"directory\"\ncategory = \"Fedora Linux\"\n\
          path = \"{}/{BASE}\"\n[crawler]\nauto_disable_after = 2\nconnect_timeout_s = 2\n",
@@ -144,7 +181,13 @@ fn setup(db: &mut TestDb) -> Setup {
     for i in 0..10 {
         std::os::unix::fs::symlink(tmp.path().join("mirror"), www.join(format!("h{i}"))).unwrap();
     }
-    Setup { _tmp: tmp, mirror, www, cfg, n_dirs }
+    Setup {
+        _tmp: tmp,
+        mirror,
+        www,
+        cfg,
+        n_dirs,
+    }
 }
 
 fn walkdirs(p: &Path) -> usize {
@@ -182,16 +225,29 @@ const STALE_REPODATA: &str = "updates/41/Everything/x86_64/repodata";
 
 fn break_mirror(mirror: &Path) {
     std::fs::remove_file(mirror.join(STALE_PKG_DIR).join("apkg-1-1.fc.noarch.rpm")).unwrap();
-    std::fs::write(mirror.join(STALE_REPODATA).join("repomd.xml"), "<repomd>old and of another size</repomd>\n").unwrap();
+    std::fs::write(
+        mirror.join(STALE_REPODATA).join("repomd.xml"),
+        "<repomd>old and of another size</repomd>\n",
+    )
+    .unwrap();
 }
 
 #[test]
 fn rsync_and_http_verdicts_and_host_bookkeeping() {
     for_each_backend(|db| {
         let s = setup(db);
-        let cat: i32 = category::table.select(category::id).first(&mut db.conn).unwrap();
+        let cat: i32 = category::table
+            .select(category::id)
+            .first(&mut db.conn)
+            .unwrap();
         let site = add_site(&mut db.conn);
-        let master_copy = s.mirror.parent().unwrap().parent().unwrap().join("pristine");
+        let master_copy = s
+            .mirror
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("pristine");
         copy_tree(&s.mirror, &master_copy);
         break_mirror(&s.mirror);
         let rsyncd = rsync_daemon(s.mirror.parent().unwrap().parent().unwrap());
@@ -199,11 +255,51 @@ fn rsync_and_http_verdicts_and_host_bookkeeping() {
         let dead = free_port();
         let rsync_url = format!("rsync://127.0.0.1:{}/mirror/fedora/linux", rsyncd.port);
         let http = |i: u32| format!("http://127.0.0.1:{}/h{i}/fedora/linux", httpd.port);
-        let (a, hc_a) = add_host(&mut db.conn, site, "rsync.example", "DE", cat, std::slice::from_ref(&rsync_url), false);
-        let (b, hc_b) = add_host(&mut db.conn, site, "http.example", "FR", cat, &[http(1)], false);
-        let (c, _) = add_host(&mut db.conn, site, "dead.example", "US", cat, &[format!("http://127.0.0.1:{dead}/x")], false);
-        let (d, hc_d) = add_host(&mut db.conn, site, "embargo.example", "IR", cat, &[http(2)], false);
-        let (e, hc_e) = add_host(&mut db.conn, site, "always.example", "US", cat, &[http(3)], true);
+        let (a, hc_a) = add_host(
+            &mut db.conn,
+            site,
+            "rsync.example",
+            "DE",
+            cat,
+            std::slice::from_ref(&rsync_url),
+            false,
+        );
+        let (b, hc_b) = add_host(
+            &mut db.conn,
+            site,
+            "http.example",
+            "FR",
+            cat,
+            &[http(1)],
+            false,
+        );
+        let (c, _) = add_host(
+            &mut db.conn,
+            site,
+            "dead.example",
+            "US",
+            cat,
+            &[format!("http://127.0.0.1:{dead}/x")],
+            false,
+        );
+        let (d, hc_d) = add_host(
+            &mut db.conn,
+            site,
+            "embargo.example",
+            "IR",
+            cat,
+            &[http(2)],
+            false,
+        );
+        let (e, hc_e) = add_host(
+            &mut db.conn,
+            site,
+            "always.example",
+            "US",
+            cat,
+            &[http(3)],
+            true,
+        );
         // rsync listed first but dead: falls back to HTTP
         let (f, hc_f) = add_host(
             &mut db.conn,
@@ -211,7 +307,10 @@ fn rsync_and_http_verdicts_and_host_bookkeeping() {
             "fallback.example",
             "US",
             cat,
-            &[http(4), format!("rsync://127.0.0.1:{dead}/mirror/fedora/linux")],
+            &[
+                http(4),
+                format!("rsync://127.0.0.1:{dead}/mirror/fedora/linux"),
+            ],
             false,
         );
         // a row for a directory no longer in the category: swept to stale
@@ -226,14 +325,21 @@ fn rsync_and_http_verdicts_and_host_bookkeeping() {
             .unwrap();
 
         let out = crawl(&s.cfg, &["--threads", "4"]);
-        assert!(String::from_utf8_lossy(&out.stdout).contains("6 hosts: 4 ok, 1 failed, 0 timed out, 0 unknown, 1 disabled"));
+        assert!(
+            String::from_utf8_lossy(&out.stdout)
+                .contains("6 hosts: 4 ok, 1 failed, 0 timed out, 0 unknown, 1 disabled")
+        );
         for (hc, who) in [(hc_a, "rsync"), (hc_b, "http"), (hc_f, "fallback")] {
             let rows = hcd(&mut db.conn, hc);
             let up: Vec<&String> = rows.iter().filter(|(_, u)| **u).map(|(p, _)| p).collect();
             assert_eq!(up.len(), s.n_dirs - 2, "{who}: {rows:#?}");
             assert!(!rows.contains_key(STALE_PKG_DIR), "{who}");
             assert!(!rows.contains_key(STALE_REPODATA), "{who}");
-            assert_eq!(rows.get("releases/41/Everything/x86_64/os/repodata"), Some(&true), "{who}");
+            assert_eq!(
+                rows.get("releases/41/Everything/x86_64/os/repodata"),
+                Some(&true),
+                "{who}"
+            );
         }
         assert_eq!(hcd(&mut db.conn, hc_a).get("gone/away"), Some(&false));
         assert!(hcd(&mut db.conn, hc_d).is_empty());
@@ -245,13 +351,24 @@ fn rsync_and_http_verdicts_and_host_bookkeeping() {
         assert_eq!(host_state(&mut db.conn, c), (1, true, None, true));
         let (_, active, reason, _) = host_state(&mut db.conn, d);
         assert!(!active && reason.unwrap().contains("embargoed country IR"));
-        let log = std::fs::read_to_string(db.dir.path().join(format!("log/crawler/{a}.log"))).unwrap();
+        let log =
+            std::fs::read_to_string(db.dir.path().join(format!("log/crawler/{a}.log"))).unwrap();
         assert!(log.contains("apkg-1-1.fc.noarch.rpm is missing"), "{log}");
 
         // the mirror catches up: rows become up to date
         std::fs::remove_dir_all(&s.mirror).unwrap();
         copy_tree(&master_copy, &s.mirror);
-        crawl(&s.cfg, &["--host", &a.to_string(), "--host", &b.to_string(), "--host", &c.to_string()]);
+        crawl(
+            &s.cfg,
+            &[
+                "--host",
+                &a.to_string(),
+                "--host",
+                &b.to_string(),
+                "--host",
+                &c.to_string(),
+            ],
+        );
         for hc in [hc_a, hc_b] {
             let rows = hcd(&mut db.conn, hc);
             assert_eq!(rows.get(STALE_PKG_DIR), Some(&true));
@@ -266,12 +383,18 @@ fn rsync_and_http_verdicts_and_host_bookkeeping() {
         break_mirror(&s.mirror);
         crawl(&s.cfg, &["--host", &a.to_string(), "--dry-run"]);
         assert_eq!(hcd(&mut db.conn, hc_a).get(STALE_PKG_DIR), Some(&true));
-        crawl(&s.cfg, &["--host", &a.to_string(), "--host", &b.to_string()]);
+        crawl(
+            &s.cfg,
+            &["--host", &a.to_string(), "--host", &b.to_string()],
+        );
         for hc in [hc_a, hc_b] {
             let rows = hcd(&mut db.conn, hc);
             assert_eq!(rows.get(STALE_PKG_DIR), Some(&false));
             assert_eq!(rows.get(STALE_REPODATA), Some(&false));
-            assert_eq!(rows.get("releases/41/Everything/x86_64/os/repodata"), Some(&true));
+            assert_eq!(
+                rows.get("releases/41/Everything/x86_64/os/repodata"),
+                Some(&true)
+            );
         }
     });
 }
@@ -280,24 +403,53 @@ fn rsync_and_http_verdicts_and_host_bookkeeping() {
 fn selection_flags() {
     for_each_backend(|db| {
         let s = setup(db);
-        let cat: i32 = category::table.select(category::id).first(&mut db.conn).unwrap();
+        let cat: i32 = category::table
+            .select(category::id)
+            .first(&mut db.conn)
+            .unwrap();
         let site = add_site(&mut db.conn);
         let httpd = http_server(&s.www);
         let mut ids = Vec::new();
         for i in 0..4 {
             let url = format!("http://127.0.0.1:{}/h{i}/fedora/linux", httpd.port);
-            ids.push(add_host(&mut db.conn, site, &format!("h{i}.example"), "DE", cat, &[url], false));
+            ids.push(add_host(
+                &mut db.conn,
+                site,
+                &format!("h{i}.example"),
+                "DE",
+                cat,
+                &[url],
+                false,
+            ));
         }
-        diesel::update(host::table.find(ids[3].0)).set(host::private.eq(true)).execute(&mut db.conn).unwrap();
-        let out = crawl(&s.cfg, &["--startid", &ids[1].0.to_string(), "--stopid", &ids[3].0.to_string(), "--repodata"]);
+        diesel::update(host::table.find(ids[3].0))
+            .set(host::private.eq(true))
+            .execute(&mut db.conn)
+            .unwrap();
+        let out = crawl(
+            &s.cfg,
+            &[
+                "--startid",
+                &ids[1].0.to_string(),
+                "--stopid",
+                &ids[3].0.to_string(),
+                "--repodata",
+            ],
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("crawled 2 hosts"));
         assert!(hcd(&mut db.conn, ids[0].1).is_empty());
         let rows = hcd(&mut db.conn, ids[1].1);
-        assert!(!rows.is_empty() && rows.keys().all(|p| p.ends_with("repodata")), "{rows:#?}");
+        assert!(
+            !rows.is_empty() && rows.keys().all(|p| p.ends_with("repodata")),
+            "{rows:#?}"
+        );
         // private hosts only with --include-private; --fraction picks a slice
         let out = crawl(&s.cfg, &["--fraction", "1:2", "--canary"]);
         assert!(String::from_utf8_lossy(&out.stdout).contains("crawled 1 hosts"));
-        let out = crawl(&s.cfg, &["--fraction", "1:2", "--canary", "--include-private"]);
+        let out = crawl(
+            &s.cfg,
+            &["--fraction", "1:2", "--canary", "--include-private"],
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("crawled 2 hosts"));
         let out = Command::new(CRAWLER)
             .arg("--config")
@@ -307,13 +459,33 @@ fn selection_flags() {
             .unwrap();
         assert_eq!(out.status.code(), Some(2));
         // --continent needs the country→continent CSV; with it, hosts are picked by continent
-        let out = Command::new(CRAWLER).arg("--config").arg(&s.cfg).args(["--continent", "EU"]).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
-        diesel::update(host::table.find(ids[0].0)).set(host::country.eq("US")).execute(&mut db.conn).unwrap();
+        let out = Command::new(CRAWLER)
+            .arg("--config")
+            .arg(&s.cfg)
+            .args(["--continent", "EU"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        diesel::update(host::table.find(ids[0].0))
+            .set(host::country.eq("US"))
+            .execute(&mut db.conn)
+            .unwrap();
         let csv = db.dir.path().join("continents.csv");
         std::fs::write(&csv, "# country,continent\nDE,EU\nUS,NA\n").unwrap();
         let text = std::fs::read_to_string(&s.cfg).unwrap();
-        let text = text.replacen("[umdl]", &format!("[mirrorlist]\ncccsv = {:?}\n[umdl]", csv.display().to_string()), 1);
+        let text = text.replacen(
+            "[umdl]",
+            &format!(
+                "[mirrorlist]\ncccsv = {:?}\n[umdl]",
+                csv.display().to_string()
+            ),
+            1,
+        );
         std::fs::write(&s.cfg, text).unwrap();
         let out = crawl(&s.cfg, &["--continent", "NA", "--canary"]);
         assert!(String::from_utf8_lossy(&out.stdout).contains("crawled 1 hosts"));
@@ -326,7 +498,10 @@ fn selection_flags() {
 fn host_timeout_and_sigterm() {
     for_each_backend(|db| {
         let s = setup(db);
-        let cat: i32 = category::table.select(category::id).first(&mut db.conn).unwrap();
+        let cat: i32 = category::table
+            .select(category::id)
+            .first(&mut db.conn)
+            .unwrap();
         let site = add_site(&mut db.conn);
         let httpd = http_server(&s.www);
         let url = format!("http://127.0.0.1:{}/h0/fedora/linux", httpd.port);
@@ -351,7 +526,15 @@ fn host_timeout_and_sigterm() {
             }
             std::thread::sleep(Duration::from_secs(60));
         });
-        let (slow, _) = add_host(&mut db.conn, site, "slow.example", "DE", cat, &[format!("http://127.0.0.1:{port}/x")], false);
+        let (slow, _) = add_host(
+            &mut db.conn,
+            site,
+            "slow.example",
+            "DE",
+            cat,
+            &[format!("http://127.0.0.1:{port}/x")],
+            false,
+        );
         let child = Command::new(CRAWLER)
             .arg("--config")
             .arg(&s.cfg)
@@ -362,10 +545,17 @@ fn host_timeout_and_sigterm() {
             .unwrap();
         std::thread::sleep(Duration::from_millis(1500));
         let started = Instant::now();
-        let st = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        let st = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(st.success());
         let out = child.wait_with_output().unwrap();
-        assert!(started.elapsed() < Duration::from_secs(15), "crawler took {:?} to stop", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "crawler took {:?} to stop",
+            started.elapsed()
+        );
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{err}");
         assert!(err.contains("interrupted"), "{err}");
@@ -378,14 +568,35 @@ fn host_timeout_and_sigterm() {
 fn propagation_counts_mirrors_by_age() {
     for_each_backend(|db| {
         let s = setup(db);
-        let cat: i32 = category::table.select(category::id).first(&mut db.conn).unwrap();
+        let cat: i32 = category::table
+            .select(category::id)
+            .first(&mut db.conn)
+            .unwrap();
         let site = add_site(&mut db.conn);
-        let tmp = s.mirror.parent().unwrap().parent().unwrap().parent().unwrap().to_path_buf();
+        let tmp = s
+            .mirror
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_path_buf();
         let repodata = "updates/41/Everything/x86_64/repodata";
         // mirror2 has a day-and-a-half old repomd.xml the master recorded; mirror3 one it never saw
-        for (m, content) in [("mirror2", "<repomd>older</repomd>"), ("mirror3", "<repomd>unknown</repomd>")] {
+        for (m, content) in [
+            ("mirror2", "<repomd>older</repomd>"),
+            ("mirror3", "<repomd>unknown</repomd>"),
+        ] {
             copy_tree(&s.mirror, &tmp.join(m).join("fedora/linux"));
-            std::fs::write(tmp.join(m).join("fedora/linux").join(repodata).join("repomd.xml"), content).unwrap();
+            std::fs::write(
+                tmp.join(m)
+                    .join("fedora/linux")
+                    .join(repodata)
+                    .join("repomd.xml"),
+                content,
+            )
+            .unwrap();
             std::os::unix::fs::symlink(tmp.join(m), s.www.join(m)).unwrap();
         }
         let (dir_id, newest): (i32, Option<i64>) = file_detail::table
@@ -400,7 +611,9 @@ fn propagation_counts_mirrors_by_age() {
                 file_detail::filename.eq("repomd.xml"),
                 file_detail::timestamp.eq(Some(newest.unwrap() - 36 * 3600)),
                 file_detail::size.eq(Some(22i64)),
-                file_detail::sha256.eq(Some(hex::encode(sha2::Sha256::digest(b"<repomd>older</repomd>")))),
+                file_detail::sha256.eq(Some(hex::encode(sha2::Sha256::digest(
+                    b"<repomd>older</repomd>",
+                )))),
                 file_detail::sha1.eq(None::<String>),
                 file_detail::md5.eq(None::<String>),
                 file_detail::sha512.eq(None::<String>),
@@ -410,10 +623,42 @@ fn propagation_counts_mirrors_by_age() {
         let httpd = http_server(&s.www);
         let dead = free_port();
         let p = httpd.port;
-        add_host(&mut db.conn, site, "same.example", "DE", cat, &[format!("http://127.0.0.1:{p}/h0/fedora/linux")], false);
-        add_host(&mut db.conn, site, "day.example", "DE", cat, &[format!("http://127.0.0.1:{p}/mirror2/fedora/linux")], false);
-        add_host(&mut db.conn, site, "old.example", "DE", cat, &[format!("http://127.0.0.1:{p}/mirror3/fedora/linux")], false);
-        add_host(&mut db.conn, site, "dead.example", "DE", cat, &[format!("http://127.0.0.1:{dead}/fedora/linux")], false);
+        add_host(
+            &mut db.conn,
+            site,
+            "same.example",
+            "DE",
+            cat,
+            &[format!("http://127.0.0.1:{p}/h0/fedora/linux")],
+            false,
+        );
+        add_host(
+            &mut db.conn,
+            site,
+            "day.example",
+            "DE",
+            cat,
+            &[format!("http://127.0.0.1:{p}/mirror2/fedora/linux")],
+            false,
+        );
+        add_host(
+            &mut db.conn,
+            site,
+            "old.example",
+            "DE",
+            cat,
+            &[format!("http://127.0.0.1:{p}/mirror3/fedora/linux")],
+            false,
+        );
+        add_host(
+            &mut db.conn,
+            site,
+            "dead.example",
+            "DE",
+            cat,
+            &[format!("http://127.0.0.1:{dead}/fedora/linux")],
+            false,
+        );
         let out = Command::new(CRAWLER)
             .arg("--config")
             .arg(&s.cfg)
@@ -421,19 +666,36 @@ fn propagation_counts_mirrors_by_age() {
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert!(stdout.lines().next().unwrap().contains("x86_64"), "x86_64 first: {stdout}");
         assert!(
-            stdout.contains("updates-released-f41 x86_64: same day 1, one day 1, two days 0, older 1, no info 1"),
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.lines().next().unwrap().contains("x86_64"),
+            "x86_64 first: {stdout}"
+        );
+        assert!(
+            stdout.contains(
+                "updates-released-f41 x86_64: same day 1, one day 1, two days 0, older 1, no info 1"
+            ),
             "{stdout}"
         );
-        let rows: i64 = propagation_stat::table.count().get_result(&mut db.conn).unwrap();
+        let rows: i64 = propagation_stat::table
+            .count()
+            .get_result(&mut db.conn)
+            .unwrap();
         assert_eq!(rows, 9);
         let (same, one, older, none): (i32, i32, i32, i32) = propagation_stat::table
             .inner_join(repository::table)
             .inner_join(directory::table.on(directory::id.nullable().eq(repository::directory_id)))
             .filter(directory::name.eq(format!("{BASE}/updates/41/Everything/x86_64")))
-            .select((propagation_stat::same_day, propagation_stat::one_day, propagation_stat::older, propagation_stat::no_info))
+            .select((
+                propagation_stat::same_day,
+                propagation_stat::one_day,
+                propagation_stat::older,
+                propagation_stat::no_info,
+            ))
             .first(&mut db.conn)
             .unwrap();
         assert_eq!((same, one, older, none), (1, 1, 1, 1));
@@ -444,7 +706,10 @@ fn propagation_counts_mirrors_by_age() {
 fn ftp_verdicts_and_fallback_from_dead_rsync() {
     for_each_backend(|db| {
         let s = setup(db);
-        let cat: i32 = category::table.select(category::id).first(&mut db.conn).unwrap();
+        let cat: i32 = category::table
+            .select(category::id)
+            .first(&mut db.conn)
+            .unwrap();
         let site = add_site(&mut db.conn);
         break_mirror(&s.mirror);
         let ftpd = mm_testkit::servers::vsftpd(s.mirror.parent().unwrap().parent().unwrap());
@@ -463,13 +728,18 @@ fn ftp_verdicts_and_fallback_from_dead_rsync() {
         );
         crawl(&s.cfg, &[]);
         let rows = hcd(&mut db.conn, hc);
-        let log = std::fs::read_to_string(db.dir.path().join(format!("log/crawler/{h}.log"))).unwrap_or_default();
+        let log = std::fs::read_to_string(db.dir.path().join(format!("log/crawler/{h}.log")))
+            .unwrap_or_default();
         assert_eq!(rows.values().filter(|u| **u).count(), s.n_dirs - 2, "{log}");
         assert!(!rows.contains_key(STALE_PKG_DIR));
         assert!(!rows.contains_key(STALE_REPODATA));
         assert_eq!(host_state(&mut db.conn, h), (0, true, None, true));
-        let log = std::fs::read_to_string(db.dir.path().join(format!("log/crawler/{h}.log"))).unwrap();
-        assert!(log.contains("unavailable") && log.contains("ftp://"), "{log}");
+        let log =
+            std::fs::read_to_string(db.dir.path().join(format!("log/crawler/{h}.log"))).unwrap();
+        assert!(
+            log.contains("unavailable") && log.contains("ftp://"),
+            "{log}"
+        );
     });
 }
 
@@ -478,11 +748,15 @@ fn fault_mirrors_fail_within_their_timeouts_and_do_not_touch_a_healthy_host() {
     use mm_testkit::servers::{Fault, fault_http};
     for_each_backend(|db| {
         let s = setup(db);
-        let text = std::fs::read_to_string(&s.cfg)
-            .unwrap()
-            .replace("auto_disable_after = 2", "auto_disable_after = 4\nhttp_timeout_s = 2");
+        let text = std::fs::read_to_string(&s.cfg).unwrap().replace(
+            "auto_disable_after = 2",
+            "auto_disable_after = 4\nhttp_timeout_s = 2",
+        );
         std::fs::write(&s.cfg, text).unwrap();
-        let cat: i32 = category::table.select(category::id).first(&mut db.conn).unwrap();
+        let cat: i32 = category::table
+            .select(category::id)
+            .first(&mut db.conn)
+            .unwrap();
         let site = add_site(&mut db.conn);
         let web = http_server(&s.www);
         let (good, good_hc) = add_host(
@@ -494,20 +768,38 @@ fn fault_mirrors_fail_within_their_timeouts_and_do_not_touch_a_healthy_host() {
             &[format!("http://127.0.0.1:{}/h0/fedora/linux", web.port)],
             false,
         );
-        let faults = [Fault::Hang, Fault::Drip, Fault::Reset, Fault::Error500, Fault::Garbage, Fault::RedirectLoop];
+        let faults = [
+            Fault::Hang,
+            Fault::Drip,
+            Fault::Reset,
+            Fault::Error500,
+            Fault::Garbage,
+            Fault::RedirectLoop,
+        ];
         let servers: Vec<_> = faults.iter().map(|f| fault_http(*f)).collect();
         let hosts: Vec<(i32, i32)> = servers
             .iter()
             .enumerate()
             .map(|(i, f)| {
                 let url = format!("http://127.0.0.1:{}/fedora/linux", f.port);
-                add_host(&mut db.conn, site, &format!("fault{i}.example"), "US", cat, &[url], false)
+                add_host(
+                    &mut db.conn,
+                    site,
+                    &format!("fault{i}.example"),
+                    "US",
+                    cat,
+                    &[url],
+                    false,
+                )
             })
             .collect();
         let started = Instant::now();
         crawl(&s.cfg, &["--host-timeout", "0.5"]);
         let took = started.elapsed();
-        assert!(took < Duration::from_secs(45), "a fault mirror held the crawl for {took:?}");
+        assert!(
+            took < Duration::from_secs(45),
+            "a fault mirror held the crawl for {took:?}"
+        );
 
         // the healthy host in the same run: crawled OK, every directory up to date
         assert_eq!(host_state(&mut db.conn, good), (0, true, None, true));
@@ -515,7 +807,11 @@ fn fault_mirrors_fail_within_their_timeouts_and_do_not_touch_a_healthy_host() {
         assert!(!rows.is_empty() && rows.values().all(|u| *u), "{rows:#?}");
         // every fault mirror: one failure counted, nothing marked up to date
         for ((h, hc), fault) in hosts.iter().zip(faults) {
-            assert_eq!(host_state(&mut db.conn, *h), (1, true, None, true), "{fault:?}");
+            assert_eq!(
+                host_state(&mut db.conn, *h),
+                (1, true, None, true),
+                "{fault:?}"
+            );
             assert!(hcd(&mut db.conn, *hc).values().all(|u| !*u), "{fault:?}");
         }
         // three more failed crawls: the fourth consecutive failure disables the host
@@ -530,5 +826,75 @@ fn fault_mirrors_fail_within_their_timeouts_and_do_not_touch_a_healthy_host() {
         // the healthy host was never touched by those runs
         assert_eq!(host_state(&mut db.conn, good), (0, true, None, true));
         drop(servers);
+    });
+}
+
+/// Several hosts' results applied in one transaction (what the writer does when results
+/// wait for it) give the same rows and bookkeeping as one by one, and a later batch still
+/// updates and sweeps rows.
+#[test]
+fn results_written_in_one_batch() {
+    use mm_crawler::check::Verdict;
+    use mm_crawler::{HostStatus, Msg, Options};
+    for_each_backend(|db| {
+        let s = setup(db);
+        let cat: i32 = category::table
+            .select(category::id)
+            .first(&mut db.conn)
+            .unwrap();
+        let site = add_site(&mut db.conn);
+        let (a, hc_a) = add_host(&mut db.conn, site, "a.example", "DE", cat, &[], false);
+        let (b, hc_b) = add_host(&mut db.conn, site, "b.example", "DE", cat, &[], false);
+        let config = mm_core::Config::from_file(&s.cfg).unwrap();
+        let cats = mm_crawler::load_categories(&mut db.conn, &[cat].into_iter().collect()).unwrap();
+        let dirs = &cats[&cat].dirs;
+        assert_eq!(dirs.len(), s.n_dirs);
+        let stale = dirs.iter().position(|d| d.rel == STALE_PKG_DIR).unwrap();
+        let all_up = vec![Some(Verdict::UpToDate); dirs.len()];
+        let mut one_stale = all_up.clone();
+        one_stale[stale] = Some(Verdict::Stale);
+        let category = |host_id, host_category_id, verdicts: &Vec<Option<Verdict>>| Msg::Category {
+            host_id,
+            host_category_id,
+            category_id: cat,
+            verdicts: verdicts.clone(),
+            sweep: true,
+        };
+        let done = |host_id, status| Msg::HostDone {
+            host_id,
+            status,
+            seconds: 7,
+            timed_out: Vec::new(),
+        };
+        let opts = Options::default();
+        let batch = [
+            category(a, hc_a, &all_up),
+            category(b, hc_b, &one_stale),
+            done(a, HostStatus::Ok),
+            done(b, HostStatus::Failure("rsync: exit code 12".into())),
+        ];
+        mm_crawler::write::apply_batch(&mut db.conn, &config, &opts, &cats, &batch).unwrap();
+        let rows_a = hcd(&mut db.conn, hc_a);
+        assert_eq!(rows_a.len(), s.n_dirs);
+        assert!(rows_a.values().all(|u| *u));
+        let rows_b = hcd(&mut db.conn, hc_b);
+        assert_eq!(
+            rows_b.len(),
+            s.n_dirs - 1,
+            "a stale directory gets no new row"
+        );
+        assert!(!rows_b.contains_key(STALE_PKG_DIR));
+        assert_eq!(host_state(&mut db.conn, a), (0, true, None, true));
+        assert_eq!(host_state(&mut db.conn, b), (1, true, None, true));
+
+        // next batch: a's directory went stale, b caught up
+        let batch = [category(a, hc_a, &one_stale), category(b, hc_b, &all_up)];
+        mm_crawler::write::apply_batch(&mut db.conn, &config, &opts, &cats, &batch).unwrap();
+        let rows_a = hcd(&mut db.conn, hc_a);
+        assert_eq!(rows_a.get(STALE_PKG_DIR), Some(&false));
+        assert_eq!(rows_a.values().filter(|u| **u).count(), s.n_dirs - 1);
+        let rows_b = hcd(&mut db.conn, hc_b);
+        assert_eq!(rows_b.len(), s.n_dirs);
+        assert!(rows_b.values().all(|u| *u));
     });
 }
