@@ -30,29 +30,45 @@ impl Run {
 
     /// Panic with the full output unless the run exited 0.
     pub fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     /// Panic unless the run exited with `code`.
     pub fn code(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
     }
 }
 
 impl Runner {
     pub fn new(bin_name: &str, config: &Path) -> Runner {
-        Runner { bin: mm_testkit::bin(bin_name), config: config.to_owned() }
+        Runner {
+            bin: mm_testkit::bin(bin_name),
+            config: config.to_owned(),
+        }
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(&self.bin);
-        c.arg("--config").arg(&self.config).args(args).env_remove("DATABASE_URL").env_remove("RUST_LOG");
+        c.arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env_remove("RUST_LOG");
         c
     }
 

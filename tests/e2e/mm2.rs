@@ -23,21 +23,35 @@ fn admin_commands_work_on_an_mm2_database() {
     let db = mm2_db();
     let mm = Runner::new("mirrormanager", &db.config_file(""));
     let r = mm.run(&["db", "check"]).ok();
-    assert!(r.stdout.contains("ok: every table and column is present"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("ok: every table and column is present"),
+        "{}",
+        r.stdout
+    );
     crate::admin::build_network(&mm);
     let hosts = mm.run(&["host", "list", "--json"]).ok().json();
     assert_eq!(hosts.as_array().unwrap().len(), 3);
     assert_eq!(hosts[1]["internet2_clients"], true);
     // MM2 declares host_country_allowed.country unique on its own: a second host allowing
     // the same country is refused with a clear message, not a crash.
-    let r = mm.run(&["country-allowed", "add", "b.one.example", "US"]).code(1);
+    let r = mm
+        .run(&["country-allowed", "add", "b.one.example", "US"])
+        .code(1);
     assert!(r.stderr.contains("already allowed"), "{}", r.stderr);
     // Take it over: our migrations are recorded, nothing is re-created.
     let r = mm.run(&["db", "adopt"]).ok();
     assert!(r.stdout.contains("adopted"), "{}", r.stdout);
     let r = mm.run(&["db", "migrate"]).ok();
     assert!(r.stdout.contains("up to date"), "{}", r.stdout);
-    assert_eq!(mm.run(&["host", "list", "--json"]).ok().json().as_array().unwrap().len(), 3);
+    assert_eq!(
+        mm.run(&["host", "list", "--json"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 #[test]
@@ -54,10 +68,18 @@ fn db_check_names_each_missing_table_and_column() {
     }
     let mm = Runner::new("mirrormanager", &db.config_file(""));
     let r = mm.run(&["db", "check"]).code(1);
-    for want in ["missing table repository_redirect", "missing column host.crawl_failures", "missing column directory.ctime"] {
+    for want in [
+        "missing table repository_redirect",
+        "missing column host.crawl_failures",
+        "missing column directory.ctime",
+    ] {
         assert!(r.stdout.contains(want), "{want} not in\n{}", r.stdout);
     }
-    assert!(r.stderr.contains("lacks 3 table(s)/column(s)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("lacks 3 table(s)/column(s)"),
+        "{}",
+        r.stderr
+    );
     let j = mm.run(&["db", "check", "--json"]).code(1).json();
     assert_eq!(j["ok"], false);
     assert_eq!(j["missing"].as_array().unwrap().len(), 3);
@@ -87,5 +109,9 @@ fn db_check_on_sqlite_too() {
         _ => unreachable!(),
     }
     let r = mm.run(&["db", "check"]).code(1);
-    assert!(r.stdout.contains("missing table embargoed_country"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("missing table embargoed_country"),
+        "{}",
+        r.stdout
+    );
 }

@@ -33,7 +33,10 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 fn get(url: &str) -> (u16, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
     let mut r = agent.get(url).call().unwrap();
     (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
 }
@@ -58,9 +61,20 @@ fn pipeline_excludes_stale_and_partial_mirrors_on_both_databases() {
         for m in ["current", "stale", "partial"] {
             copy_tree(&srv.join(TOP), &mirrors.join(m).join(TOP));
         }
-        std::fs::write(mirrors.join("stale").join(TOP).join(r42).join("repodata/repomd.xml"), "<repomd>old</repomd>\n").unwrap();
+        std::fs::write(
+            mirrors
+                .join("stale")
+                .join(TOP)
+                .join(r42)
+                .join("repodata/repomd.xml"),
+            "<repomd>old</repomd>\n",
+        )
+        .unwrap();
         std::fs::remove_dir_all(mirrors.join("partial").join(TOP).join("releases/42")).unwrap();
-        let servers: Vec<Server> = ["current", "stale", "partial"].iter().map(|m| nginx(&mirrors.join(m))).collect();
+        let servers: Vec<Server> = ["current", "stale", "partial"]
+            .iter()
+            .map(|m| nginx(&mirrors.join(m)))
+            .collect();
         let app = work.join("app");
         std::fs::create_dir_all(&app).unwrap();
         let cfg = db.config_file(&format!(
@@ -71,14 +85,34 @@ fn pipeline_excludes_stale_and_partial_mirrors_on_both_databases() {
         ));
         let mm = Runner::new("mirrormanager", &cfg);
         mm.run(&["product", "add", "Fedora"]).ok();
-        mm.run(&["category", "add", "Fedora Linux", "--topdir", TOP, "--product", "Fedora"]).ok();
-        Runner::new("update-master-directory-list", &cfg).run(&[]).ok();
+        mm.run(&[
+            "category",
+            "add",
+            "Fedora Linux",
+            "--topdir",
+            TOP,
+            "--product",
+            "Fedora",
+        ])
+        .ok();
+        Runner::new("update-master-directory-list", &cfg)
+            .run(&[])
+            .ok();
         mm.run(&["site", "add", "Mirrors"]).ok();
         for (name, s) in ["current", "stale", "partial"].iter().zip(&servers) {
             let host = format!("{name}.example");
-            mm.run(&["host", "add", "Mirrors", &host, "--country", "US"]).ok();
-            mm.run(&["host-category", "add", &host, "Fedora Linux"]).ok();
-            mm.run(&["url", "add", &host, "Fedora Linux", &format!("http://127.0.0.1:{}/{TOP}", s.port)]).ok();
+            mm.run(&["host", "add", "Mirrors", &host, "--country", "US"])
+                .ok();
+            mm.run(&["host-category", "add", &host, "Fedora Linux"])
+                .ok();
+            mm.run(&[
+                "url",
+                "add",
+                &host,
+                "Fedora Linux",
+                &format!("http://127.0.0.1:{}/{TOP}", s.port),
+            ])
+            .ok();
         }
         Runner::new("mm2_crawler", &cfg).run(&[]).ok();
         let r = Runner::new("update-mirrorlist-server", &cfg).run(&[]).ok();
@@ -89,7 +123,14 @@ fn pipeline_excludes_stale_and_partial_mirrors_on_both_databases() {
         let port = mm_testkit::free_port();
         let _server = Kill(
             Runner::new("mirrorlist-server", &cfg)
-                .command(&["-c", &app.join("mirrorlist_cache.proto").display().to_string(), "--listen", "127.0.0.1", "-p", &port.to_string()])
+                .command(&[
+                    "-c",
+                    &app.join("mirrorlist_cache.proto").display().to_string(),
+                    "--listen",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -110,7 +151,10 @@ fn pipeline_excludes_stale_and_partial_mirrors_on_both_databases() {
         assert!(metalink.contains("<hash type=\"sha256\">"), "{metalink}");
         let (status, list41) = get(&format!("{base}/mirrorlist?repo=fedora-41&arch=x86_64"));
         assert_eq!(status, 200);
-        assert!((0..3).all(|i| has(&list41, i)), "all mirrors carry 41:\n{list41}");
+        assert!(
+            (0..3).all(|i| has(&list41, i)),
+            "all mirrors carry 41:\n{list41}"
+        );
         let (status, body) = get(&format!("{base}/mirrorlist?repo=fedora-99&arch=x86_64"));
         assert_eq!(status, 404, "{body}");
     });

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use mm_testkit::{BACKENDS, TestDb};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 fn dirs(p: &Path) -> BTreeSet<String> {
@@ -23,7 +26,10 @@ fn migration_folders_match_between_backends() {
     let pg = dirs(&root().join("migrations/postgres"));
     let lite = dirs(&root().join("migrations/sqlite"));
     assert!(!pg.is_empty());
-    assert_eq!(pg, lite, "migrations/postgres and migrations/sqlite must have the same folders");
+    assert_eq!(
+        pg, lite,
+        "migrations/postgres and migrations/sqlite must have the same folders"
+    );
     for d in &pg {
         for backend in ["postgres", "sqlite"] {
             for f in ["up.sql", "down.sql"] {
@@ -72,10 +78,24 @@ fn every_module_starts_with_a_doc_comment_and_nothing_is_ignored() {
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-        let is_main = f.file_name().is_some_and(|n| n == "main.rs" || n == "build.rs");
-        assert!(first.starts_with("//!") || (is_main && first.starts_with("//!")), "{} must start with a //! doc comment", f.display());
-        assert!(!text.contains(ignore_attr), "{} has an ignored test", f.display());
-        assert!(!text.contains(todo_macro), "{} has an unfinished-code macro", f.display());
+        let is_main = f
+            .file_name()
+            .is_some_and(|n| n == "main.rs" || n == "build.rs");
+        assert!(
+            first.starts_with("//!") || (is_main && first.starts_with("//!")),
+            "{} must start with a //! doc comment",
+            f.display()
+        );
+        assert!(
+            !text.contains(ignore_attr),
+            "{} has an ignored test",
+            f.display()
+        );
+        assert!(
+            !text.contains(todo_macro),
+            "{} has an unfinished-code macro",
+            f.display()
+        );
     }
 }
 
@@ -86,7 +106,11 @@ fn binaries_hold_no_query_logic() {
     for f in files.iter().filter(|f| f.ends_with("src/main.rs")) {
         let text = std::fs::read_to_string(f).unwrap();
         for banned in ["diesel::", "schema::", "sql_query"] {
-            assert!(!text.contains(banned), "{} uses {banned}: binaries only parse flags and call run", f.display());
+            assert!(
+                !text.contains(banned),
+                "{} uses {banned}: binaries only parse flags and call run",
+                f.display()
+            );
         }
         assert!(text.lines().count() < 200, "{} is not thin", f.display());
     }
@@ -100,13 +124,45 @@ fn mirrorlist_server_does_not_link_the_database_layer() {
         return;
     }
     let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["tree", "--offline", "-p", "mm-mirrorlist", "-e", "normal", "--prefix", "none"])
+        .args([
+            "tree",
+            "--offline",
+            "-p",
+            "mm-mirrorlist",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
         .current_dir(root())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let tree = String::from_utf8_lossy(&out.stdout);
     for banned in ["diesel", "pq-sys", "libsqlite3-sys"] {
-        assert!(!tree.contains(banned), "mm-mirrorlist depends on {banned}:\n{tree}");
+        assert!(
+            !tree.contains(banned),
+            "mm-mirrorlist depends on {banned}:\n{tree}"
+        );
     }
+}
+
+#[test]
+fn the_workspace_is_rustfmt_clean() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["fmt", "--all", "--check"])
+        .current_dir(root())
+        .output()
+        .expect("cargo fmt runs");
+    assert!(
+        out.status.success(),
+        "run `cargo fmt --all`; these files are not formatted:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

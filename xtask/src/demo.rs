@@ -38,8 +38,16 @@ impl Demo {
 
     /// Run one of our binaries with the demo config, echoing the command line.
     fn run(&self, bin: &str, args: &[&str]) -> Result<String> {
-        let shown: Vec<String> =
-            args.iter().map(|a| if a.contains(' ') { format!("{a:?}") } else { a.to_string() }).collect();
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if a.contains(' ') {
+                    format!("{a:?}")
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect();
         println!("$ {bin} {}", shown.join(" "));
         let out = Command::new(self.bin.join(bin))
             .arg("--config")
@@ -76,8 +84,14 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 }
 
 fn http_get(url: &str) -> Result<(u16, String)> {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let mut resp = agent.get(url).call().with_context(|| format!("GET {url}"))?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut resp = agent
+        .get(url)
+        .call()
+        .with_context(|| format!("GET {url}"))?;
     let status = resp.status().as_u16();
     Ok((status, resp.body_mut().read_to_string()?))
 }
@@ -90,7 +104,10 @@ pub fn run(_args: &[String]) -> Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
-    let demo = Demo { dir: dir.clone(), bin: crate::root().join("target/debug") };
+    let demo = Demo {
+        dir: dir.clone(),
+        bin: crate::root().join("target/debug"),
+    };
 
     // 1. The master tree: Fedora 41 and 42, x86_64 and source, with repodata.
     let srv = dir.join("srv");
@@ -109,11 +126,17 @@ pub fn run(_args: &[String]) -> Result<()> {
     for n in [41, 42] {
         // as in Fedora's trees, the repository directory itself has files (a compose's .treeinfo)
         std::fs::write(
-            srv.join(top).join(format!("releases/{n}/Everything/x86_64/os/.treeinfo")),
+            srv.join(top)
+                .join(format!("releases/{n}/Everything/x86_64/os/.treeinfo")),
             format!("[general]\nname = Fedora {n}\ncompose = Fedora-{n}-20261125.0\n"),
         )?;
     }
-    println!("master tree {}: {} directories, {} files", srv.display(), g.dirs, g.files + 2);
+    println!(
+        "master tree {}: {} directories, {} files",
+        srv.display(),
+        g.dirs,
+        g.files + 2
+    );
 
     // 2. Three mirrors: current, stale (an older compose of 42), partial (no release 42).
     let mirrors = dir.join("mirrors");
@@ -122,7 +145,11 @@ pub fn run(_args: &[String]) -> Result<()> {
     }
     let r42 = "releases/42/Everything/x86_64/os";
     std::fs::write(
-        mirrors.join("stale").join(top).join(r42).join("repodata/repomd.xml"),
+        mirrors
+            .join("stale")
+            .join(top)
+            .join(r42)
+            .join("repodata/repomd.xml"),
         "<?xml version=\"1.0\"?><repomd><revision>1</revision></repomd>\n",
     )?;
     std::fs::write(
@@ -158,14 +185,43 @@ pub fn run(_args: &[String]) -> Result<()> {
     let mm = |args: &[&str]| demo.run("mirrormanager", args);
     mm(&["db", "migrate"])?;
     mm(&["product", "add", "Fedora"])?;
-    mm(&["category", "add", "Fedora Linux", "--topdir", top, "--product", "Fedora"])?;
+    mm(&[
+        "category",
+        "add",
+        "Fedora Linux",
+        "--topdir",
+        top,
+        "--product",
+        "Fedora",
+    ])?;
     demo.run("update-master-directory-list", &[])?;
-    mm(&["site", "add", "Demo Mirrors", "--org-url", "https://mirrors.example"])?;
+    mm(&[
+        "site",
+        "add",
+        "Demo Mirrors",
+        "--org-url",
+        "https://mirrors.example",
+    ])?;
     for ((name, server), country) in servers.iter().zip(["US", "DE", "FR"]) {
         let host = format!("{name}.mirror.example");
-        mm(&["host", "add", "Demo Mirrors", &host, "--country", country, "--bandwidth", "1000"])?;
+        mm(&[
+            "host",
+            "add",
+            "Demo Mirrors",
+            &host,
+            "--country",
+            country,
+            "--bandwidth",
+            "1000",
+        ])?;
         mm(&["host-category", "add", &host, "Fedora Linux"])?;
-        mm(&["url", "add", &host, "Fedora Linux", &format!("http://127.0.0.1:{}/{top}", server.port)])?;
+        mm(&[
+            "url",
+            "add",
+            &host,
+            "Fedora Linux",
+            &format!("http://127.0.0.1:{}/{top}", server.port),
+        ])?;
     }
 
     // 5. The backend jobs, in cron's order.
@@ -174,8 +230,13 @@ pub fn run(_args: &[String]) -> Result<()> {
     demo.run("mm_sync_out", &[])?;
 
     // 6. The app server: mirrorlist-server on the shipped copy.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    println!("$ mirrorlist-server -c {}/mirrorlist_cache.proto --listen 127.0.0.1 -p {port}", appserver.display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    println!(
+        "$ mirrorlist-server -c {}/mirrorlist_cache.proto --listen 127.0.0.1 -p {port}",
+        appserver.display()
+    );
     let server = KillOnDrop(
         Command::new(demo.bin.join("mirrorlist-server"))
             .arg("--config")
@@ -189,14 +250,21 @@ pub fn run(_args: &[String]) -> Result<()> {
     );
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while http_get(&format!("{base}/healthz")).map(|(s, _)| s != 200).unwrap_or(true) {
+    while http_get(&format!("{base}/healthz"))
+        .map(|(s, _)| s != 200)
+        .unwrap_or(true)
+    {
         if Instant::now() > deadline {
             bail!("mirrorlist-server did not become healthy");
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     let mut shown = String::new();
-    for q in ["/metalink?repo=fedora-42&arch=x86_64", "/mirrorlist?repo=fedora-42&arch=x86_64", "/mirrorlist?repo=fedora-41&arch=x86_64"] {
+    for q in [
+        "/metalink?repo=fedora-42&arch=x86_64",
+        "/mirrorlist?repo=fedora-42&arch=x86_64",
+        "/mirrorlist?repo=fedora-41&arch=x86_64",
+    ] {
         let (status, body) = http_get(&format!("{base}{q}"))?;
         println!("\n$ curl '{base}{q}'   # HTTP {status}\n{body}");
         if status != 200 {
@@ -208,23 +276,45 @@ pub fn run(_args: &[String]) -> Result<()> {
     drop(server);
 
     // 7. What the demo shows.
-    let port_of = |n: &str| servers.iter().find(|(m, _)| m == n).map(|(_, s)| s.port).unwrap_or(0);
+    let port_of = |n: &str| {
+        servers
+            .iter()
+            .find(|(m, _)| m == n)
+            .map(|(_, s)| s.port)
+            .unwrap_or(0)
+    };
     let (metalink42, rest) = shown.split_once("</metalink>").unwrap_or((&shown, ""));
     let (list42, list41) = rest.split_once("# repo = fedora-41").unwrap_or((rest, ""));
-    for (what, text) in [("fedora-42 metalink", metalink42), ("fedora-42 mirrorlist", list42)] {
+    for (what, text) in [
+        ("fedora-42 metalink", metalink42),
+        ("fedora-42 mirrorlist", list42),
+    ] {
         let has = |n: &str| text.contains(&format!("127.0.0.1:{}/", port_of(n)));
         println!(
             "{what}: current mirror {}, stale mirror {}, partial mirror {}",
             if has("current") { "offered" } else { "MISSING" },
-            if has("stale") { "OFFERED (wrong)" } else { "excluded" },
-            if has("partial") { "OFFERED (wrong)" } else { "excluded" },
+            if has("stale") {
+                "OFFERED (wrong)"
+            } else {
+                "excluded"
+            },
+            if has("partial") {
+                "OFFERED (wrong)"
+            } else {
+                "excluded"
+            },
         );
         if !has("current") || has("stale") || has("partial") {
             bail!("the {what} does not show the expected mirrors");
         }
     }
-    let all41 = ["current", "stale", "partial"].iter().all(|n| list41.contains(&format!("127.0.0.1:{}/", port_of(n))));
-    println!("fedora-41 mirrorlist: all three mirrors {}", if all41 { "offered" } else { "NOT all offered" });
+    let all41 = ["current", "stale", "partial"]
+        .iter()
+        .all(|n| list41.contains(&format!("127.0.0.1:{}/", port_of(n))));
+    println!(
+        "fedora-41 mirrorlist: all three mirrors {}",
+        if all41 { "offered" } else { "NOT all offered" }
+    );
     drop(servers);
     println!(
         "\ndemo done in {:.1}s after a {:.1}s build; everything is under {}",

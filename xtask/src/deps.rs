@@ -8,7 +8,10 @@ use anyhow::{Result, bail};
 
 /// (Debian package, how to tell it is installed)
 const PACKAGES: &[(&str, Probe)] = &[
-    ("postgresql", Probe::Glob("/usr/lib/postgresql", "bin/postgres")),
+    (
+        "postgresql",
+        Probe::Glob("/usr/lib/postgresql", "bin/postgres"),
+    ),
     ("rsync", Probe::Bin("rsync")),
     ("nginx", Probe::Bin("nginx")),
     ("vsftpd", Probe::Bin("vsftpd")),
@@ -37,7 +40,10 @@ fn present(p: &Probe) -> bool {
     match p {
         Probe::Bin(b) => on_path(b),
         Probe::Glob(dir, sub) => std::fs::read_dir(dir)
-            .map(|rd| rd.filter_map(|e| e.ok()).any(|e| e.path().join(sub).exists()))
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .any(|e| e.path().join(sub).exists())
+            })
             .unwrap_or(false),
         // Debian's python3-* modules import only in the system interpreter.
         Probe::Python(m) => Command::new("/usr/bin/python3")
@@ -58,13 +64,20 @@ fn is_root() -> bool {
 
 /// Install whatever the tests need and is missing.
 pub fn ensure_test_packages() -> Result<()> {
-    let missing: Vec<&str> = PACKAGES.iter().filter(|(_, p)| !present(p)).map(|(n, _)| *n).collect();
+    let missing: Vec<&str> = PACKAGES
+        .iter()
+        .filter(|(_, p)| !present(p))
+        .map(|(n, _)| *n)
+        .collect();
     if missing.is_empty() {
         eprintln!("xtask: test packages present");
         return Ok(());
     }
     if !is_root() {
-        bail!("the tests need these Debian packages: {} (run as root to install them)", missing.join(" "));
+        bail!(
+            "the tests need these Debian packages: {} (run as root to install them)",
+            missing.join(" ")
+        );
     }
     eprintln!("xtask: installing {}", missing.join(" "));
     let env = [("DEBIAN_FRONTEND", "noninteractive")];
@@ -81,7 +94,11 @@ pub fn ensure_test_packages() -> Result<()> {
             let _ = Command::new("service").args([svc, "stop"]).output();
         }
     }
-    let still: Vec<&str> = PACKAGES.iter().filter(|(_, p)| !present(p)).map(|(n, _)| *n).collect();
+    let still: Vec<&str> = PACKAGES
+        .iter()
+        .filter(|(_, p)| !present(p))
+        .map(|(n, _)| *n)
+        .collect();
     if !still.is_empty() {
         bail!("still missing after install: {}", still.join(" "));
     }

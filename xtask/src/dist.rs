@@ -29,7 +29,11 @@ fn render_docs(man: &std::path::Path, comp: &std::path::Path) -> Result<Vec<Stri
         let mut page = Vec::new();
         clap_mangen::Man::new(cmd.clone()).render(&mut page)?;
         std::fs::write(man.join(format!("{name}.1")), page)?;
-        for shell in [clap_complete::Shell::Bash, clap_complete::Shell::Zsh, clap_complete::Shell::Fish] {
+        for shell in [
+            clap_complete::Shell::Bash,
+            clap_complete::Shell::Zsh,
+            clap_complete::Shell::Fish,
+        ] {
             clap_complete::generate_to(shell, &mut cmd, &name, comp)?;
         }
         names.push(name);
@@ -64,9 +68,13 @@ mod tests {
         let names = render_docs(&dir.path().join("man"), &dir.path().join("comp")).unwrap();
         assert_eq!(names.len(), 6);
         for n in &names {
-            let page = std::fs::read_to_string(dir.path().join("man").join(format!("{n}.1"))).unwrap();
+            let page =
+                std::fs::read_to_string(dir.path().join("man").join(format!("{n}.1"))).unwrap();
             assert!(page.contains(".TH") && page.contains("config"), "{n}");
-            assert!(dir.path().join("comp").join(format!("{n}.bash")).is_file(), "{n}");
+            assert!(
+                dir.path().join("comp").join(format!("{n}.bash")).is_file(),
+                "{n}"
+            );
         }
     }
 }

@@ -39,13 +39,19 @@ fn main() -> std::process::ExitCode {
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_owned()
 }
 
 /// Run a command in the workspace root, failing with its name when it fails.
 pub fn run(cmd: &mut Command) -> Result<()> {
     let shown = format!("{cmd:?}");
-    let st = cmd.current_dir(root()).status().with_context(|| format!("cannot run {shown}"))?;
+    let st = cmd
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot run {shown}"))?;
     if !st.success() {
         bail!("{shown} failed ({st})");
     }
@@ -63,7 +69,10 @@ fn test(extra: &[String]) -> Result<()> {
     eprintln!("xtask: running the test suite");
     let tally = root().join("target/test-backends.txt");
     let _ = std::fs::remove_file(&tally);
-    run(cargo().args(["test", "--workspace"]).args(extra).env("MM_TEST_TALLY", &tally))?;
+    run(cargo()
+        .args(["test", "--workspace"])
+        .args(extra)
+        .env("MM_TEST_TALLY", &tally))?;
     let text = std::fs::read_to_string(&tally).unwrap_or_default();
     let count = |k: &str| text.lines().filter(|l| *l == k).count();
     let (sqlite, postgres) = (count("sqlite"), count("postgres"));
@@ -83,7 +92,11 @@ const FUZZ_TARGETS: &[&str] = &["mirrorlist_query"];
 /// Run every fuzz target for a bounded time (cargo-fuzz is installed when missing; the
 /// sanitizer flags it needs are unlocked on a stable toolchain with RUSTC_BOOTSTRAP).
 fn fuzz(seconds: u32) -> Result<()> {
-    let have = cargo().args(["fuzz", "--version"]).output().map(|o| o.status.success()).unwrap_or(false);
+    let have = cargo()
+        .args(["fuzz", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if !have {
         eprintln!("xtask: installing cargo-fuzz");
         run(cargo().args(["install", "--locked", "cargo-fuzz"]))?;
@@ -98,7 +111,12 @@ fn fuzz(seconds: u32) -> Result<()> {
             .args(["fuzz", "run", "--fuzz-dir", "fuzz", target])
             .arg(&out)
             .arg(root().join("fuzz/seeds"))
-            .args(["--", &format!("-max_total_time={seconds}"), "-rss_limit_mb=2048", "-print_final_stats=1"]))?;
+            .args([
+                "--",
+                &format!("-max_total_time={seconds}"),
+                "-rss_limit_mb=2048",
+                "-print_final_stats=1",
+            ]))?;
         println!("fuzz {target}: {seconds}s without a crash");
     }
     Ok(())

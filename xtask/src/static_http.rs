@@ -73,15 +73,23 @@ fn handle(mut conn: TcpStream, root: &Path) -> std::io::Result<()> {
     match (method, file) {
         ("GET" | "HEAD", Some(p)) => {
             let body = std::fs::read(&p)?;
-            write!(conn, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
+            write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
             if method == "GET" {
                 conn.write_all(&body)?;
             }
         }
         ("GET" | "HEAD", None) => {
-            conn.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+            conn.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            )?;
         }
-        _ => conn.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?,
+        _ => conn.write_all(
+            b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )?,
     }
     conn.flush()
 }

@@ -46,11 +46,14 @@ impl AdminError {
 pub type Result<T, E = AdminError> = std::result::Result<T, E>;
 
 /// Turn a unique-constraint violation into a readable conflict message.
-pub fn conflict_on_unique(what: impl FnOnce() -> String) -> impl FnOnce(diesel::result::Error) -> AdminError {
+pub fn conflict_on_unique(
+    what: impl FnOnce() -> String,
+) -> impl FnOnce(diesel::result::Error) -> AdminError {
     move |e| match e {
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-            AdminError::Conflict(what())
-        }
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => AdminError::Conflict(what()),
         other => AdminError::Db(other),
     }
 }

@@ -24,7 +24,9 @@ pub fn host_by(conn: &mut DbConn, key: &str) -> Result<Host> {
         q.filter(host::id.eq(id)).load(conn)?
     } else if let Some((s, h)) = key.split_once('/') {
         let s = site_by(conn, s)?;
-        q.filter(host::site_id.eq(s.id)).filter(host::name.eq(h)).load(conn)?
+        q.filter(host::site_id.eq(s.id))
+            .filter(host::name.eq(h))
+            .load(conn)?
     } else {
         q.filter(host::name.eq(key)).load(conn)?
     };

@@ -99,7 +99,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     use anyhow::Context;
     let cfg = cli.common.init()?;
     if let Command::Locks(opts) = &cli.command {
-        return commands::locks::run(&cfg, opts).map_err(into_anyhow).context("locks");
+        return commands::locks::run(&cfg, opts)
+            .map_err(into_anyhow)
+            .context("locks");
     }
     if let Command::GetNetblocks(opts) = &cli.command {
         return commands::get_netblocks::run(opts).map_err(into_anyhow);

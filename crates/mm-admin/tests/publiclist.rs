@@ -17,7 +17,12 @@ const BIN: &str = env!("CARGO_BIN_EXE_mirrormanager");
 
 fn mm(db: &TestDb, args: &[&str]) -> std::process::Output {
     let cfg = db.config_file("");
-    Command::new(BIN).arg("--config").arg(&cfg).args(args).output().expect("run mirrormanager")
+    Command::new(BIN)
+        .arg("--config")
+        .arg(&cfg)
+        .args(args)
+        .output()
+        .expect("run mirrormanager")
 }
 
 /// Fedora 41 x86_64/aarch64 with three listed hosts (two in DE, one in US) and one private.
@@ -28,9 +33,33 @@ fn small_network(conn: &mut DbConn) {
     let arm = fixture::arch(conn, "aarch64", true).unwrap();
     let v41 = fixture::version(conn, fedora, "41", 0, false).unwrap();
     let raw = fixture::version(conn, fedora, "development", 10, false).unwrap();
-    let (_, d41x) = fixture::repository(conn, "fedora-41-x86_64", cat, v41, x86, "pub/fedora/linux/releases/41/x86_64").unwrap();
-    fixture::repository(conn, "fedora-41-aarch64", cat, v41, arm, "pub/fedora/linux/releases/41/aarch64").unwrap();
-    fixture::repository(conn, "rawhide-x86_64", cat, raw, x86, "pub/fedora/linux/development/rawhide/x86_64").unwrap();
+    let (_, d41x) = fixture::repository(
+        conn,
+        "fedora-41-x86_64",
+        cat,
+        v41,
+        x86,
+        "pub/fedora/linux/releases/41/x86_64",
+    )
+    .unwrap();
+    fixture::repository(
+        conn,
+        "fedora-41-aarch64",
+        cat,
+        v41,
+        arm,
+        "pub/fedora/linux/releases/41/aarch64",
+    )
+    .unwrap();
+    fixture::repository(
+        conn,
+        "rawhide-x86_64",
+        cat,
+        raw,
+        x86,
+        "pub/fedora/linux/development/rawhide/x86_64",
+    )
+    .unwrap();
     for (i, (name, country, private)) in [
         ("one.example.org", "DE", false),
         ("two.example.org", "DE", false),
@@ -40,7 +69,11 @@ fn small_network(conn: &mut DbConn) {
     .into_iter()
     .enumerate()
     {
-        let site = fixture::site(conn, &fixture::new_site(&format!("Site {i}"), Some("https://org.example/"))).unwrap();
+        let site = fixture::site(
+            conn,
+            &fixture::new_site(&format!("Site {i}"), Some("https://org.example/")),
+        )
+        .unwrap();
         let mut h = NewHost::new(site, name, country);
         h.private = private;
         h.comment = Some("<script>alert(1)</script>".into());
@@ -76,9 +109,16 @@ fn command_writes_the_tree_and_takes_the_lock() {
         let out = db.dir.path().join("cache").join("publiclist");
         let o = mm(db, &["publiclist"]);
         let stdout = String::from_utf8_lossy(&o.stdout);
-        assert!(o.status.success(), "{stdout} {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{stdout} {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         // index, product, 41, 41/x86_64, 41/aarch64, development, development/x86_64
-        assert!(stdout.contains("publiclist: 7 pages written, 3 hosts listed, "), "{stdout}");
+        assert!(
+            stdout.contains("publiclist: 7 pages written, 3 hosts listed, "),
+            "{stdout}"
+        );
         assert!(out.join("index.html").is_file() && out.join("mirrors.json").is_file());
         let page = std::fs::read_to_string(out.join("Fedora/41/x86_64/index.html")).unwrap();
         assert!(page.contains("3 public active mirrors"));
@@ -96,12 +136,20 @@ fn command_writes_the_tree_and_takes_the_lock() {
             .unwrap();
         let lock = db.dir.path().join("lock").join("publiclist.lock");
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::fs::read_to_string(&lock).map(|s| s.is_empty()).unwrap_or(true) {
+        while std::fs::read_to_string(&lock)
+            .map(|s| s.is_empty())
+            .unwrap_or(true)
+        {
             assert!(Instant::now() < deadline, "lock never taken");
             std::thread::sleep(Duration::from_millis(20));
         }
         let o = mm(db, &["publiclist", "-o", other.to_str().unwrap()]);
-        assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(3),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert!(String::from_utf8_lossy(&o.stderr).contains("publiclist.lock"));
         assert!(!other.exists());
         holder.kill().unwrap();
@@ -114,9 +162,11 @@ fn command_writes_the_tree_and_takes_the_lock() {
 
 /// What mm_sync_out checks before shipping the tree: non-empty index.html and mirrors.json.
 fn mm_syncout_accepts(dir: &Path) -> bool {
-    ["index.html", "mirrors.json"]
-        .iter()
-        .all(|f| std::fs::metadata(dir.join(f)).map(|m| m.len() > 0).unwrap_or(false))
+    ["index.html", "mirrors.json"].iter().all(|f| {
+        std::fs::metadata(dir.join(f))
+            .map(|m| m.len() > 0)
+            .unwrap_or(false)
+    })
 }
 
 #[test]
@@ -125,7 +175,11 @@ fn sigkill_mid_write_leaves_the_previous_tree() {
         let out = db.dir.path().join("pl");
         let parent = out.parent().unwrap().to_path_buf();
         // Tree A: the empty database.
-        assert!(mm(db, &["publiclist", "-o", out.to_str().unwrap()]).status.success());
+        assert!(
+            mm(db, &["publiclist", "-o", out.to_str().unwrap()])
+                .status
+                .success()
+        );
         let before = tree(&out);
         let index_a = std::fs::read(out.join("index.html")).unwrap();
         assert!(String::from_utf8_lossy(&index_a).contains("No product is published"));
@@ -155,14 +209,22 @@ fn sigkill_mid_write_leaves_the_previous_tree() {
                 .unwrap()
                 .flatten()
                 .map(|e| e.path())
-                .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(".pl.tmp-"));
+                .find(|p| {
+                    p.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with(".pl.tmp-")
+                });
             if let Some(t) = found
                 && t.join("Fedora").exists()
             {
                 break t;
             }
             assert!(Instant::now() < deadline, "no temp tree appeared");
-            assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the run ended before it could be killed"
+            );
             std::thread::sleep(Duration::from_millis(2));
         };
         child.kill().unwrap(); // SIGKILL
@@ -173,7 +235,10 @@ fn sigkill_mid_write_leaves_the_previous_tree() {
         assert_eq!(std::fs::read(out.join("index.html")).unwrap(), index_a);
         assert!(mm_syncout_accepts(&out));
         assert!(tmp.exists());
-        assert!(!tree(&tmp).contains(Path::new("index.html")), "the index is written last");
+        assert!(
+            !tree(&tmp).contains(Path::new("index.html")),
+            "the index is written last"
+        );
 
         // The next run completes, swaps the new tree in and removes the stale temp dir.
         let o = mm(db, &["publiclist", "-o", out.to_str().unwrap()]);
@@ -190,10 +255,12 @@ fn sigkill_mid_write_leaves_the_previous_tree() {
     });
 }
 
-
 fn chromium(args: &[&str]) -> std::process::Output {
     let chromium = mm_testkit::require_tool("chromium");
-    let profile = tempfile::Builder::new().prefix("mm-chromium-").tempdir().unwrap();
+    let profile = tempfile::Builder::new()
+        .prefix("mm-chromium-")
+        .tempdir()
+        .unwrap();
     let mut cmd = Command::new("timeout");
     cmd.arg("120").arg(chromium).args([
         "--headless",
@@ -206,14 +273,25 @@ fn chromium(args: &[&str]) -> std::process::Output {
         "--disable-dev-shm-usage",
     ]);
     cmd.arg(format!("--user-data-dir={}", profile.path().display()));
-    let o = cmd.args(args).stdin(Stdio::null()).output().expect("run chromium");
-    assert!(o.status.success(), "chromium failed: {}", String::from_utf8_lossy(&o.stderr));
+    let o = cmd
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run chromium");
+    assert!(
+        o.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     o
 }
 
 /// Every `href="…"` of a DOM dump.
 fn hrefs(dom: &str) -> Vec<String> {
-    dom.split("href=\"").skip(1).map(|s| s.split('"').next().unwrap().replace("&amp;", "&")).collect()
+    dom.split("href=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().replace("&amp;", "&"))
+        .collect()
 }
 
 #[test]
@@ -222,11 +300,19 @@ fn a_browser_reads_the_pages_served_by_nginx() {
         small_network(&mut db.conn);
         let root = db.dir.path().join("www");
         let out = root.join("publiclist");
-        assert!(mm(db, &["publiclist", "-o", out.to_str().unwrap()]).status.success());
+        assert!(
+            mm(db, &["publiclist", "-o", out.to_str().unwrap()])
+                .status
+                .success()
+        );
         let nginx = mm_testkit::servers::nginx(&root);
         let base = format!("http://127.0.0.1:{}/publiclist/", nginx.port);
 
-        for (page, mirrors) in [("index.html", 0), ("Fedora/41/x86_64/index.html", 3), ("Fedora/development/x86_64/index.html", 1)] {
+        for (page, mirrors) in [
+            ("index.html", 0),
+            ("Fedora/41/x86_64/index.html", 3),
+            ("Fedora/development/x86_64/index.html", 1),
+        ] {
             let o = chromium(&["--dump-dom", &format!("{base}{page}")]);
             let dom = String::from_utf8_lossy(&o.stdout).into_owned();
             assert!(dom.contains("<title>"), "{page}: no DOM: {dom}");
@@ -247,15 +333,27 @@ fn a_browser_reads_the_pages_served_by_nginx() {
             assert!(links.len() >= 3, "{page}: {links:?}");
             for h in links.iter().filter(|h| !h.contains("://")) {
                 let target = dir.join(h);
-                assert!(target.is_file(), "{page}: link {h} → {} does not exist", target.display());
+                assert!(
+                    target.is_file(),
+                    "{page}: link {h} → {} does not exist",
+                    target.display()
+                );
             }
             for h in links.iter().filter(|h| h.contains("://")) {
-                assert!(h.starts_with("https://") || h.starts_with("rsync://"), "{page}: {h}");
+                assert!(
+                    h.starts_with("https://") || h.starts_with("rsync://"),
+                    "{page}: {h}"
+                );
             }
         }
-        let arch = String::from_utf8_lossy(&chromium(&["--dump-dom", &format!("{base}Fedora/41/x86_64/index.html")]).stdout)
-            .into_owned();
-        assert!(arch.contains("DE Germany") && arch.contains("US United States"), "{arch}");
+        let arch = String::from_utf8_lossy(
+            &chromium(&["--dump-dom", &format!("{base}Fedora/41/x86_64/index.html")]).stdout,
+        )
+        .into_owned();
+        assert!(
+            arch.contains("DE Germany") && arch.contains("US United States"),
+            "{arch}"
+        );
 
         let shot = db.dir.path().join("arch.png");
         chromium(&[

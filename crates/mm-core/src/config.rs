@@ -330,7 +330,10 @@ impl Config {
         }
         match &self.database_url {
             Some(u) => u.clone(),
-            None => format!("sqlite://{}", self.cache_dir.join("mirrormanager.db").display()),
+            None => format!(
+                "sqlite://{}",
+                self.cache_dir.join("mirrormanager.db").display()
+            ),
         }
     }
 
@@ -398,7 +401,10 @@ impl Config {
             ));
         }
         if self.crawler.threads == Some(0) {
-            return Err(invalid("crawler.threads".into(), "must be at least 1".into()));
+            return Err(invalid(
+                "crawler.threads".into(),
+                "must be at least 1".into(),
+            ));
         }
         if self.crawler.http_timeout_s == 0 || self.crawler.connect_timeout_s == 0 {
             return Err(invalid(
@@ -416,7 +422,10 @@ impl Config {
             ("sync_out.ssh_key", &self.sync_out.ssh_key),
             ("sync_out.known_hosts", &self.sync_out.known_hosts),
         ] {
-            let text = p.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+            let text = p
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
             if text.contains('\'') && text.contains('"') {
                 return Err(invalid(
                     key.into(),
@@ -424,7 +433,12 @@ impl Config {
                 ));
             }
         }
-        if self.mirrorlist.listen.parse::<std::net::SocketAddr>().is_err() {
+        if self
+            .mirrorlist
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .is_err()
+        {
             return Err(invalid(
                 "mirrorlist.listen".into(),
                 format!("{:?} is not an address:port", self.mirrorlist.listen),
@@ -494,7 +508,10 @@ mod tests {
         assert_eq!(c.mirrorlist.minimum, 5);
         assert_eq!(c.umdl.max_stale_days, 4);
         assert_eq!(c.embargoed_countries, ["CU", "IR", "KP", "SD", "SY"]);
-        assert_eq!(c.cache_file(), Path::new("/var/lib/mirrormanager/mirrorlist_cache.proto"));
+        assert_eq!(
+            c.cache_file(),
+            Path::new("/var/lib/mirrormanager/mirrorlist_cache.proto")
+        );
     }
 
     #[test]
@@ -508,9 +525,13 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_key() {
-        let e = parse("[crawler]\nthreads = \"many\"\n").unwrap_err().to_string();
+        let e = parse("[crawler]\nthreads = \"many\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("test.toml") && e.contains("threads"), "{e}");
-        let e = parse("embargoed_countries = [\"CUB\"]\n").unwrap_err().to_string();
+        let e = parse("embargoed_countries = [\"CUB\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("embargoed_countries[0]"), "{e}");
         let e = parse("[[umdl.master_directories]]\ntype = \"rsync\"\ncategory = \"x\"\n")
             .unwrap_err()
@@ -520,7 +541,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("tape"), "{e}");
-        let e = parse("[mirrorlist]\nlisten = \"nowhere\"\n").unwrap_err().to_string();
+        let e = parse("[mirrorlist]\nlisten = \"nowhere\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("mirrorlist.listen"), "{e}");
     }
 

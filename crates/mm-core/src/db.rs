@@ -154,7 +154,12 @@ pub fn redact(url: &str) -> String {
             } else {
                 user.to_string()
             };
-            format!("{}{masked}@{}{}", &url[..scheme_end + 3], &authority[at + 1..], &rest[authority_end..])
+            format!(
+                "{}{masked}@{}{}",
+                &url[..scheme_end + 3],
+                &authority[at + 1..],
+                &rest[authority_end..]
+            )
         }
         None => url.to_string(),
     };
@@ -217,11 +222,13 @@ pub fn pending(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
                 .iter()
                 .map(|m| m.name().to_string())
                 .collect(),
-            DbConn::Sqlite(_) => MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
-                .map_err(err2)?
-                .iter()
-                .map(|m| m.name().to_string())
-                .collect(),
+            DbConn::Sqlite(_) => {
+                MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                    .map_err(err2)?
+                    .iter()
+                    .map(|m| m.name().to_string())
+                    .collect()
+            }
         };
         return Ok(all);
     }
@@ -397,7 +404,11 @@ struct CountRow {
 
 /// The version of the first migration (the MM2 schema itself): its folder name's digits.
 fn base_migration_version() -> String {
-    BASE_MIGRATION.split('_').next().unwrap_or("").replace('-', "")
+    BASE_MIGRATION
+        .split('_')
+        .next()
+        .unwrap_or("")
+        .replace('-', "")
 }
 
 /// Folder name of the base migration (MM2's own schema).
@@ -409,9 +420,15 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(redact("postgres://mm:s3cret@db.example:5432/mm"), "postgres://mm:***@db.example:5432/mm");
+        assert_eq!(
+            redact("postgres://mm:s3cret@db.example:5432/mm"),
+            "postgres://mm:***@db.example:5432/mm"
+        );
         assert_eq!(redact("postgres://mm@db/mm"), "postgres://mm@db/mm");
-        assert_eq!(redact("postgres://db/mm?user=a&password=x"), "postgres://db/mm?user=a&password=***");
+        assert_eq!(
+            redact("postgres://db/mm?user=a&password=x"),
+            "postgres://db/mm?user=a&password=***"
+        );
         assert_eq!(redact("sqlite:///var/lib/mm.db"), "sqlite:///var/lib/mm.db");
     }
 

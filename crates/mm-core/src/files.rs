@@ -80,8 +80,16 @@ mod tests {
     #[test]
     fn json_round_trip_sorted() {
         let files = vec![
-            FileEntry { name: "b.rpm".into(), size: 2, timestamp: 20 },
-            FileEntry { name: "a.rpm".into(), size: 1, timestamp: 10 },
+            FileEntry {
+                name: "b.rpm".into(),
+                size: 2,
+                timestamp: 20,
+            },
+            FileEntry {
+                name: "a.rpm".into(),
+                size: 1,
+                timestamp: 10,
+            },
         ];
         let bytes = encode(&files);
         assert_eq!(
@@ -98,11 +106,25 @@ mod tests {
         // pickle.dumps({'repomd.xml': {'size': 3128, 'stat': 1700000000}}, protocol=2)
         let p2: &[u8] = b"\x80\x02}q\x00X\n\x00\x00\x00repomd.xmlq\x01}q\x02(X\x04\x00\x00\x00sizeq\x03M8\x0cX\x04\x00\x00\x00statq\x04J\x00\xf1Seus.";
         let files = decode(p2).unwrap();
-        assert_eq!(files, vec![FileEntry { name: "repomd.xml".into(), size: 3128, timestamp: 1700000000 }]);
+        assert_eq!(
+            files,
+            vec![FileEntry {
+                name: "repomd.xml".into(),
+                size: 3128,
+                timestamp: 1700000000
+            }]
+        );
         // protocol 0, as MM1-era rows were written
         let p0: &[u8] = b"(dp0\nVa.iso\np1\n(dp2\nVsize\np3\nI42\nsVstat\np4\nI7\nss.";
         let files = decode(p0).unwrap();
-        assert_eq!(files, vec![FileEntry { name: "a.iso".into(), size: 42, timestamp: 7 }]);
+        assert_eq!(
+            files,
+            vec![FileEntry {
+                name: "a.iso".into(),
+                size: 42,
+                timestamp: 7
+            }]
+        );
     }
 
     #[test]

@@ -75,7 +75,11 @@ pub fn acquire(lock_dir: &Path, name: &str, wait: bool) -> Result<LockGuard, Loc
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) if wait => {
-            log::info!("waiting for lock {} ({})", path.display(), describe_holder(&mut file));
+            log::info!(
+                "waiting for lock {} ({})",
+                path.display(),
+                describe_holder(&mut file)
+            );
             file.lock().map_err(io)?;
         }
         Err(TryLockError::WouldBlock) => {
@@ -181,7 +185,11 @@ pub fn list(lock_dir: &Path) -> Result<Vec<LockStatus>, LockError> {
         };
         let mut text = String::new();
         let _ = file.read_to_string(&mut text);
-        let holder = if held { HolderInfo::parse(&text) } else { HolderInfo::default() };
+        let holder = if held {
+            HolderInfo::parse(&text)
+        } else {
+            HolderInfo::default()
+        };
         out.push(LockStatus {
             name,
             path,
@@ -211,7 +219,10 @@ mod tests {
         let e = acquire(dir.path(), "job", false).unwrap_err();
         let msg = e.to_string();
         assert!(matches!(e, LockError::Held { .. }));
-        assert!(msg.contains(&format!("pid {}", std::process::id())), "{msg}");
+        assert!(
+            msg.contains(&format!("pid {}", std::process::id())),
+            "{msg}"
+        );
         let listed = list(dir.path()).unwrap();
         assert_eq!(listed.len(), 1);
         assert!(listed[0].held);

@@ -7,7 +7,8 @@ use std::io::Write;
 /// Initialise logging once; later calls are ignored (tests call it freely).
 pub fn init(debug: bool) {
     let default = if debug { "debug" } else { "info" };
-    let mut b = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default));
+    let mut b =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default));
     if debug && std::env::var_os("RUST_LOG").is_none() {
         b.filter_level(log::LevelFilter::Debug);
     }

@@ -19,12 +19,18 @@ pub fn normalize_netblock(input: &str) -> Result<String, String> {
         None => max,
         Some(l) => match l.parse::<u32>() {
             Ok(n) if n <= max => n,
-            Ok(_) => return Err(format!("malformed netblock {input:?}: prefix length over {max}")),
+            Ok(_) => {
+                return Err(format!(
+                    "malformed netblock {input:?}: prefix length over {max}"
+                ));
+            }
             Err(_) => match (ip, l.parse::<IpAddr>()) {
                 (IpAddr::V4(_), Ok(IpAddr::V4(mask))) => {
                     let m = u32::from(mask);
                     if m.leading_ones() + m.trailing_zeros() != 32 {
-                        return Err(format!("malformed netblock {input:?}: {l} is not a contiguous mask"));
+                        return Err(format!(
+                            "malformed netblock {input:?}: {l} is not a contiguous mask"
+                        ));
                     }
                     m.leading_ones()
                 }
@@ -34,11 +40,19 @@ pub fn normalize_netblock(input: &str) -> Result<String, String> {
     };
     let net = match ip {
         IpAddr::V4(a) => {
-            let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix)
+            };
             IpAddr::V4((u32::from(a) & mask).into())
         }
         IpAddr::V6(a) => {
-            let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - prefix)
+            };
             IpAddr::V6((u128::from(a) & mask).into())
         }
     };
@@ -57,7 +71,15 @@ mod tests {
         assert_eq!(n("2001:db8::1/32").unwrap(), "2001:db8::/32");
         assert_eq!(n("::1").unwrap(), "::1/128");
         assert!(n("10.0.0.0/33").unwrap_err().contains("prefix length"));
-        assert!(n("mirror.example.org").unwrap_err().contains("not an IP address"));
-        assert!(n("10.0.0.0/255.0.255.0").unwrap_err().contains("contiguous"));
+        assert!(
+            n("mirror.example.org")
+                .unwrap_err()
+                .contains("not an IP address")
+        );
+        assert!(
+            n("10.0.0.0/255.0.255.0")
+                .unwrap_err()
+                .contains("contiguous")
+        );
     }
 }

@@ -97,7 +97,9 @@ pub fn parse(text: &str) -> Checksums {
         if let Some(comment) = line.strip_prefix('#') {
             // `# Fedora-x.iso: 2193162240 bytes`
             if let Some((name, rest)) = comment.trim().rsplit_once(": ")
-                && let Some(n) = rest.strip_suffix(" bytes").and_then(|n| n.trim().parse().ok())
+                && let Some(n) = rest
+                    .strip_suffix(" bytes")
+                    .and_then(|n| n.trim().parse().ok())
             {
                 out.files.entry(clean(name)).or_default().size = Some(n);
             }
@@ -105,11 +107,7 @@ pub fn parse(text: &str) -> Checksums {
         }
         match parse_line(line) {
             Some((name, algo, hex)) => {
-                out.files
-                    .entry(name)
-                    .or_default()
-                    .hashes
-                    .insert(algo, hex);
+                out.files.entry(name).or_default().hashes.insert(algo, hex);
             }
             None => out.skipped_lines += 1,
         }
@@ -194,7 +192,15 @@ mod tests {
 
     #[test]
     fn names() {
-        for n in ["Fedora-Server-41-1.4-x86_64-CHECKSUM", "sha256sum.txt", "SHA1SUM", "x.sha1sum", "MD5SUM", "SHA512SUM", "a.md5sum"] {
+        for n in [
+            "Fedora-Server-41-1.4-x86_64-CHECKSUM",
+            "sha256sum.txt",
+            "SHA1SUM",
+            "x.sha1sum",
+            "MD5SUM",
+            "SHA512SUM",
+            "a.md5sum",
+        ] {
             assert!(is_checksum_file(n), "{n}");
         }
         for n in ["repomd.xml", "a.iso", "checksums.py"] {

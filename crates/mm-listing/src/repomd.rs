@@ -31,7 +31,9 @@ pub fn parse(text: &str) -> Result<Repomd, RepomdError> {
     if !text.contains("<repomd") {
         return Err(RepomdError("no <repomd> element".into()));
     }
-    let revision = elements(text, "revision").next().map(|s| s.trim().to_string());
+    let revision = elements(text, "revision")
+        .next()
+        .map(|s| s.trim().to_string());
     let mut max_timestamp: Option<i64> = None;
     for t in elements(text, "timestamp") {
         // timestamps may be written as floats ("1700000000.0")
@@ -101,7 +103,12 @@ mod tests {
     fn non_numeric_revision_falls_back() {
         let r = parse(&REPOMD.replace("1712750400", "f41-updates")).unwrap();
         assert_eq!(r.timestamp(), Some(1712750399));
-        let r = parse(&REPOMD.replace("1712750399", "1712750999.0").replace("<revision>1712750400</revision>", "")).unwrap();
+        let r = parse(
+            &REPOMD
+                .replace("1712750399", "1712750999.0")
+                .replace("<revision>1712750400</revision>", ""),
+        )
+        .unwrap();
         assert_eq!(r.timestamp(), Some(1712750999));
     }
 

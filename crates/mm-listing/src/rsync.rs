@@ -29,7 +29,9 @@ pub fn parse_line(line: &str) -> Result<Option<Entry>, String> {
     let mut rest = line;
     let mut field = || -> Result<&str, String> {
         let trimmed = rest.trim_start_matches(' ');
-        let end = trimmed.find(' ').ok_or_else(|| format!("too few fields: {line:?}"))?;
+        let end = trimmed
+            .find(' ')
+            .ok_or_else(|| format!("too few fields: {line:?}"))?;
         let (f, r) = trimmed.split_at(end);
         rest = r;
         Ok(f)
@@ -160,7 +162,9 @@ mod tests {
 
     #[test]
     fn dotted_separators_and_special_bits() {
-        let e = parse_line("drwxrwsr-t          4.096 2024/01/01 00:00:00 x/").unwrap().unwrap();
+        let e = parse_line("drwxrwsr-t          4.096 2024/01/01 00:00:00 x/")
+            .unwrap()
+            .unwrap();
         assert_eq!(e.size, 4096);
         assert_eq!(e.mode, Some(0o775));
         assert_eq!(e.path, "x");
@@ -168,7 +172,8 @@ mod tests {
 
     #[test]
     fn malformed_lines_name_the_line() {
-        let err = parse_listing("drwxr-xr-x 4096 2024/01/01 00:00:00 .\nhello world\n").unwrap_err();
+        let err =
+            parse_listing("drwxr-xr-x 4096 2024/01/01 00:00:00 .\nhello world\n").unwrap_err();
         assert_eq!(err.line, 2);
         assert!(parse_line("-rw-r--r-- 12K 2024/01/01 00:00:00 f").is_err());
         assert!(parse_line("-rw-r--r-- 12 2024/13/01 00:00:00 f").is_err());

@@ -1,9 +1,9 @@
 //! Command-line flags of `mirrorlist-server` (kept in the library so `cargo xtask dist` can
 //! render man pages and shell completions from them).
 
-use std::path::PathBuf;
 use clap::Parser;
 use mm_core::cli::CommonArgs;
+use std::path::PathBuf;
 
 /// Answer /mirrorlist and /metalink requests from the mirrorlist cache.
 #[derive(Debug, Parser)]
@@ -21,7 +21,12 @@ pub struct Args {
     #[arg(long = "cccsv", value_name = "FILE")]
     pub cccsv: Option<PathBuf>,
     /// Internet2 netblocks file (one network per line)
-    #[arg(short = 'i', long = "i2_netblocks", visible_alias = "internet2_netblocks", value_name = "FILE")]
+    #[arg(
+        short = 'i',
+        long = "i2_netblocks",
+        visible_alias = "internet2_netblocks",
+        value_name = "FILE"
+    )]
     pub i2_netblocks: Option<PathBuf>,
     /// GeoIP2/GeoLite2 country database (MMDB)
     #[arg(long = "geoip", value_name = "FILE")]

@@ -70,10 +70,13 @@ impl Geo {
     ) -> Result<Geo, GeoError> {
         let mut g = Geo::default();
         if let Some(p) = geoip {
-            g.geoip = Some(maxminddb::Reader::open_readfile(p).map_err(|source| GeoError::Mmdb {
-                path: p.display().to_string(),
-                source,
-            })?);
+            g.geoip =
+                Some(
+                    maxminddb::Reader::open_readfile(p).map_err(|source| GeoError::Mmdb {
+                        path: p.display().to_string(),
+                        source,
+                    })?,
+                );
         }
         if let Some(p) = global_netblocks {
             g.asn = parse_global_netblocks(&read(p)?, p)?;
@@ -149,7 +152,10 @@ pub fn parse_global_netblocks(text: &str, path: &Path) -> Result<PrefixTrie<i64>
             problem: format!("{problem}: {line:?}"),
         };
         let mut parts = line.split_whitespace();
-        let net = parts.next().and_then(parse_netblock).ok_or_else(|| bad("expected a network"))?;
+        let net = parts
+            .next()
+            .and_then(parse_netblock)
+            .ok_or_else(|| bad("expected a network"))?;
         let asn: i64 = parts
             .next()
             .and_then(|a| a.trim_start_matches("AS").parse().ok())
@@ -167,11 +173,15 @@ pub fn parse_i2_netblocks(text: &str, path: &Path) -> Result<PrefixTrie<()>, Geo
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let net = line.split_whitespace().next().and_then(parse_netblock).ok_or_else(|| GeoError::Line {
-            path: path.display().to_string(),
-            line: i + 1,
-            problem: format!("expected a network: {line:?}"),
-        })?;
+        let net = line
+            .split_whitespace()
+            .next()
+            .and_then(parse_netblock)
+            .ok_or_else(|| GeoError::Line {
+                path: path.display().to_string(),
+                line: i + 1,
+                problem: format!("expected a network: {line:?}"),
+            })?;
         t.insert(net, ());
     }
     Ok(t)
@@ -225,10 +235,13 @@ mod tests {
     #[test]
     fn data_files_parse() {
         let p = Path::new("x");
-        let t = parse_global_netblocks("# c\n1.0.0.0/24 13335\n2001:db8::/32 AS64500\n", p).unwrap();
+        let t =
+            parse_global_netblocks("# c\n1.0.0.0/24 13335\n2001:db8::/32 AS64500\n", p).unwrap();
         assert_eq!(t.longest("1.0.0.9".parse().unwrap()), Some(&13335));
         assert_eq!(t.longest("2001:db8::9".parse().unwrap()), Some(&64500));
-        let e = parse_global_netblocks("1.0.0.0/24\n", p).unwrap_err().to_string();
+        let e = parse_global_netblocks("1.0.0.0/24\n", p)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 1"), "{e}");
         let m = parse_cccsv("code,continent\nDE,EU\n\"us\",\"NA\"\n", p).unwrap();
         assert_eq!(m.len(), 2);

@@ -3,8 +3,8 @@
 //! update-mirrorlist-server, choosing mirrors by netblock, ASN, country, continent and
 //! bandwidth. The cache is indexed once at load and swapped atomically on reload.
 
-pub mod cli;
 pub mod answer;
+pub mod cli;
 pub mod geo;
 pub mod index;
 pub mod load;

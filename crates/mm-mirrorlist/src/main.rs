@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use mm_core::cli::{EXIT_USAGE, ExitError, main_with};
-use mm_mirrorlist::cli::{Args};
+use mm_mirrorlist::cli::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -20,7 +20,11 @@ fn main() -> ExitCode {
             Err(_) => match listen_text.parse::<std::net::IpAddr>() {
                 Ok(ip) => SocketAddr::new(ip, 3000),
                 Err(_) => {
-                    return Err(ExitError::new(EXIT_USAGE, format!("--listen {listen_text:?} is not an address")).into());
+                    return Err(ExitError::new(
+                        EXIT_USAGE,
+                        format!("--listen {listen_text:?} is not an address"),
+                    )
+                    .into());
                 }
             },
         };
@@ -33,7 +37,10 @@ fn main() -> ExitCode {
         let opts = mm_mirrorlist::Options {
             cache: args.cache.clone().unwrap_or_else(|| cfg.cache_file()),
             geoip: args.geoip.clone().or_else(|| ml.geoip.clone()),
-            global_netblocks: args.global_netblocks.clone().or_else(|| ml.global_netblocks.clone()),
+            global_netblocks: args
+                .global_netblocks
+                .clone()
+                .or_else(|| ml.global_netblocks.clone()),
             cccsv: args.cccsv.clone().or_else(|| ml.cccsv.clone()),
             i2_netblocks: args.i2_netblocks.clone(),
             minimum: args.minimum.unwrap_or(ml.minimum),

@@ -63,7 +63,11 @@ impl Params {
             ..Default::default()
         };
         let list = |v: &str| -> Vec<String> {
-            v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
         };
         for (k, v) in parse_query(q) {
             let v = v.trim().to_string();
@@ -71,10 +75,20 @@ impl Params {
                 "repo" if !v.is_empty() => p.repo = Some(v),
                 "arch" if !v.is_empty() => p.arch = Some(v),
                 "path" if !v.is_empty() => p.path = Some(v),
-                "country" => p.countries = list(&v).into_iter().map(|c| c.to_ascii_uppercase()).collect(),
+                "country" => {
+                    p.countries = list(&v)
+                        .into_iter()
+                        .map(|c| c.to_ascii_uppercase())
+                        .collect()
+                }
                 "ip" if !v.is_empty() => p.ip = Some(v),
                 "netblock" => p.netblock = !matches!(v.as_str(), "0" | "no" | "false"),
-                "protocol" => p.protocols = list(&v).into_iter().map(|c| c.to_ascii_lowercase()).collect(),
+                "protocol" => {
+                    p.protocols = list(&v)
+                        .into_iter()
+                        .map(|c| c.to_ascii_lowercase())
+                        .collect()
+                }
                 "redirect" => p.redirect = matches!(v.as_str(), "1" | "yes" | "true"),
                 "time" => p.time = true,
                 _ => {}
@@ -86,10 +100,18 @@ impl Params {
 
 /// The client address: `ip=`, else the last `X-Forwarded-For` element, else the peer.
 /// IPv4-mapped IPv6 addresses become IPv4. An unparsable address is an error naming it.
-pub fn client_ip(param: Option<&str>, forwarded_for: Option<&str>, peer: IpAddr) -> Result<IpAddr, String> {
+pub fn client_ip(
+    param: Option<&str>,
+    forwarded_for: Option<&str>,
+    peer: IpAddr,
+) -> Result<IpAddr, String> {
     let raw = match (param, forwarded_for) {
         (Some(ip), _) => Some(ip.trim()),
-        (None, Some(xff)) => xff.rsplit(',').next().map(str::trim).filter(|s| !s.is_empty()),
+        (None, Some(xff)) => xff
+            .rsplit(',')
+            .next()
+            .map(str::trim)
+            .filter(|s| !s.is_empty()),
         _ => None,
     };
     let ip = match raw {
@@ -117,7 +139,9 @@ mod tests {
 
     #[test]
     fn params() {
-        let p = Params::from_query("repo=fedora%2D41&arch=x86_64&country=de,Fr&protocol=HTTPS&netblock=0&redirect=1&time");
+        let p = Params::from_query(
+            "repo=fedora%2D41&arch=x86_64&country=de,Fr&protocol=HTTPS&netblock=0&redirect=1&time",
+        );
         assert_eq!(p.repo.as_deref(), Some("fedora-41"));
         assert_eq!(p.countries, ["DE", "FR"]);
         assert_eq!(p.protocols, ["https"]);
@@ -130,9 +154,24 @@ mod tests {
     #[test]
     fn client_addresses() {
         let peer: IpAddr = "127.0.0.1".parse().unwrap();
-        assert_eq!(client_ip(Some("10.0.0.1"), Some("1.1.1.1"), peer).unwrap().to_string(), "10.0.0.1");
-        assert_eq!(client_ip(None, Some("1.1.1.1, 2.2.2.2"), peer).unwrap().to_string(), "2.2.2.2");
-        assert_eq!(client_ip(None, None, "::ffff:192.0.2.1".parse().unwrap()).unwrap().to_string(), "192.0.2.1");
+        assert_eq!(
+            client_ip(Some("10.0.0.1"), Some("1.1.1.1"), peer)
+                .unwrap()
+                .to_string(),
+            "10.0.0.1"
+        );
+        assert_eq!(
+            client_ip(None, Some("1.1.1.1, 2.2.2.2"), peer)
+                .unwrap()
+                .to_string(),
+            "2.2.2.2"
+        );
+        assert_eq!(
+            client_ip(None, None, "::ffff:192.0.2.1".parse().unwrap())
+                .unwrap()
+                .to_string(),
+            "192.0.2.1"
+        );
         assert_eq!(client_ip(Some("nope"), None, peer).unwrap_err(), "nope");
     }
 }

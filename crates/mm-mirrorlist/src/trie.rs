@@ -200,7 +200,11 @@ mod tests {
         t.entry("10.1.0.0/16".parse().unwrap()).push(3);
         t.entry("0.0.0.0/0".parse().unwrap()).push(9);
         t.entry("2001:db8::/32".parse().unwrap()).push(4);
-        let m: Vec<_> = t.matches(ip("10.1.2.3")).into_iter().map(|(l, v)| (l, v.clone())).collect();
+        let m: Vec<_> = t
+            .matches(ip("10.1.2.3"))
+            .into_iter()
+            .map(|(l, v)| (l, v.clone()))
+            .collect();
         assert_eq!(m, vec![(16, vec![2, 3]), (8, vec![1]), (0, vec![9])]);
         assert_eq!(t.longest(ip("10.200.0.1")), Some(&vec![1]));
         assert_eq!(t.longest(ip("::ffff:10.1.0.1")), Some(&vec![2, 3]));
@@ -219,10 +223,24 @@ mod tests {
 
     #[test]
     fn netblock_forms() {
-        assert_eq!(parse_netblock("10.1.2.3/8").unwrap().to_string(), "10.0.0.0/8");
-        assert_eq!(parse_netblock("192.0.2.1").unwrap().to_string(), "192.0.2.1/32");
-        assert_eq!(parse_netblock("192.0.2.0/255.255.255.0").unwrap().to_string(), "192.0.2.0/24");
-        assert_eq!(parse_netblock("2001:db8::/32").unwrap().to_string(), "2001:db8::/32");
+        assert_eq!(
+            parse_netblock("10.1.2.3/8").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            parse_netblock("192.0.2.1").unwrap().to_string(),
+            "192.0.2.1/32"
+        );
+        assert_eq!(
+            parse_netblock("192.0.2.0/255.255.255.0")
+                .unwrap()
+                .to_string(),
+            "192.0.2.0/24"
+        );
+        assert_eq!(
+            parse_netblock("2001:db8::/32").unwrap().to_string(),
+            "2001:db8::/32"
+        );
         assert_eq!(parse_netblock("mirror.example.org"), None);
         assert_eq!(parse_netblock("10.0.0.0/255.0.255.0"), None);
     }

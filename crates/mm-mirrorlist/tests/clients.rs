@@ -38,7 +38,9 @@ fn static_server(root: &Path) -> Static {
         .spawn()
         .expect("python3 (Debian package python3) is required");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let port = line.trim().parse().expect("static server port");
     Static { child, port }
 }
@@ -53,7 +55,10 @@ struct Tree {
 fn tree() -> Tree {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("www");
-    let repodata = root.join("pub/fedora/linux").join(fixture::SUBPATH).join("repodata");
+    let repodata = root
+        .join("pub/fedora/linux")
+        .join(fixture::SUBPATH)
+        .join("repodata");
     std::fs::create_dir_all(&repodata).unwrap();
     let primary: Vec<u8> = (0..5000u32).flat_map(|i| i.to_le_bytes()).collect();
     std::fs::write(repodata.join("primary.xml.gz"), &primary).unwrap();
@@ -104,9 +109,19 @@ fn cache_for(port: u16, repomd: &[u8], good_hashes: bool) -> MirrorList {
 
 fn aria2c(url: &str, out: &Path) -> std::process::Output {
     Command::new("aria2c")
-        .args(["--no-conf", "--quiet=false", "--console-log-level=warn", "--summary-interval=0"])
+        .args([
+            "--no-conf",
+            "--quiet=false",
+            "--console-log-level=warn",
+            "--summary-interval=0",
+        ])
         .arg(format!("--dir={}", out.display()))
-        .args(["--follow-metalink=mem", "--allow-overwrite=true", "--max-tries=2", "--timeout=20"])
+        .args([
+            "--follow-metalink=mem",
+            "--allow-overwrite=true",
+            "--max-tries=2",
+            "--timeout=20",
+        ])
         .arg(url)
         .output()
         .expect("aria2c (Debian package aria2) is required")
@@ -120,15 +135,29 @@ fn aria2c_downloads_through_our_metalink_and_verifies_it() {
     let out = tempfile::tempdir().unwrap();
     let url = s.url("/metalink?repo=fedora-41&arch=x86_64&country=DE");
     let r = aria2c(&url, out.path());
-    assert!(r.status.success(), "aria2c failed: {}{}", String::from_utf8_lossy(&r.stdout), String::from_utf8_lossy(&r.stderr));
-    assert_eq!(std::fs::read(out.path().join("repomd.xml")).unwrap(), t.repomd);
+    assert!(
+        r.status.success(),
+        "aria2c failed: {}{}",
+        String::from_utf8_lossy(&r.stdout),
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert_eq!(
+        std::fs::read(out.path().join("repomd.xml")).unwrap(),
+        t.repomd
+    );
 
     // Wrong hashes in the metalink: aria2c must refuse the file.
     drop(s);
     let s = Server::start(&cache_for(st.port, &t.repomd, false), &[]);
     let out = tempfile::tempdir().unwrap();
-    let r = aria2c(&s.url("/metalink?repo=fedora-41&arch=x86_64&country=DE"), out.path());
-    assert!(!r.status.success(), "aria2c accepted a file with a wrong checksum");
+    let r = aria2c(
+        &s.url("/metalink?repo=fedora-41&arch=x86_64&country=DE"),
+        out.path(),
+    );
+    assert!(
+        !r.status.success(),
+        "aria2c accepted a file with a wrong checksum"
+    );
 }
 
 const LIBREPO: &str = r#"
@@ -162,17 +191,36 @@ fn librepo_fetches_repodata_through_our_metalink() {
     let st = static_server(&t.root);
     let s = Server::start(&cache_for(st.port, &t.repomd, true), &[]);
     let dest = tempfile::tempdir().unwrap();
-    let r = librepo(&s.url("/metalink?repo=fedora-41&arch=x86_64&country=DE"), dest.path());
+    let r = librepo(
+        &s.url("/metalink?repo=fedora-41&arch=x86_64&country=DE"),
+        dest.path(),
+    );
     let stdout = String::from_utf8_lossy(&r.stdout);
-    assert!(r.status.success(), "librepo failed: {stdout}{}", String::from_utf8_lossy(&r.stderr));
+    assert!(
+        r.status.success(),
+        "librepo failed: {stdout}{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     assert!(stdout.starts_with("OK "), "{stdout}");
-    assert_eq!(std::fs::read(dest.path().join("repodata/repomd.xml")).unwrap(), t.repomd);
+    assert_eq!(
+        std::fs::read(dest.path().join("repodata/repomd.xml")).unwrap(),
+        t.repomd
+    );
     assert!(dest.path().join("repodata/primary.xml.gz").exists());
 
     // librepo checks repomd.xml against the metalink's hashes.
     drop(s);
     let s = Server::start(&cache_for(st.port, &t.repomd, false), &[]);
     let dest = tempfile::tempdir().unwrap();
-    let r = librepo(&s.url("/metalink?repo=fedora-41&arch=x86_64&country=DE"), dest.path());
-    assert_eq!(r.status.code(), Some(3), "{}{}", String::from_utf8_lossy(&r.stdout), String::from_utf8_lossy(&r.stderr));
+    let r = librepo(
+        &s.url("/metalink?repo=fedora-41&arch=x86_64&country=DE"),
+        dest.path(),
+    );
+    assert_eq!(
+        r.status.code(),
+        Some(3),
+        "{}{}",
+        String::from_utf8_lossy(&r.stdout),
+        String::from_utf8_lossy(&r.stderr)
+    );
 }

@@ -14,7 +14,10 @@ use mm_publiclist::fixture::{Scale, fill_fedora_scale};
 use mm_testkit::{BACKENDS, TestDb};
 
 fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() {
@@ -24,17 +27,26 @@ fn main() {
         versions: env_or("MM_BENCH_VERSIONS", Scale::FEDORA.versions),
         arches: env_or("MM_BENCH_ARCHES", Scale::FEDORA.arches),
     };
-    let bin = std::env::args().nth(1).unwrap_or_else(|| "target/debug/mirrormanager".into());
+    let bin = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/debug/mirrormanager".into());
     println!("scale: {scale:?}");
     for kind in BACKENDS {
         let mut db = TestDb::new(kind);
         let t = Instant::now();
         let filled = fill_fedora_scale(&mut db.conn, scale).expect("fill");
-        println!("{kind}: filled {filled:?} in {:.1}s", t.elapsed().as_secs_f64());
+        println!(
+            "{kind}: filled {filled:?} in {:.1}s",
+            t.elapsed().as_secs_f64()
+        );
         let out = db.dir.path().join("publiclist");
         let t = Instant::now();
         let snap = mm_publiclist::data::load(&mut db.conn).expect("load");
-        println!("{kind}: queries alone: {:.2}s ({} up-to-date version/arch rows)", t.elapsed().as_secs_f64(), snap.up2date.len());
+        println!(
+            "{kind}: queries alone: {:.2}s ({} up-to-date version/arch rows)",
+            t.elapsed().as_secs_f64(),
+            snap.up2date.len()
+        );
         let t = Instant::now();
         let mut bytes = 0usize;
         let now = chrono::Utc::now().naive_utc();
@@ -43,7 +55,10 @@ fn main() {
             Ok(())
         })
         .expect("render");
-        println!("{kind}: rendering alone (no files): {:.2}s, {bytes} bytes", t.elapsed().as_secs_f64());
+        println!(
+            "{kind}: rendering alone (no files): {:.2}s, {bytes} bytes",
+            t.elapsed().as_secs_f64()
+        );
         for run in 1..=2 {
             let s = mm_publiclist::generate(&mut db.conn, &out, None).expect("generate");
             println!("{kind}: in-process run {run}: {s}");

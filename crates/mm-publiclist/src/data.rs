@@ -8,7 +8,8 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use mm_core::db::DbConn;
 use mm_core::schema::{
-    arch, category, host, host_category, host_category_dir, host_category_url, product, repository, site, version,
+    arch, category, host, host_category, host_category_dir, host_category_url, product, repository,
+    site, version,
 };
 
 /// A repository's (version, arch).
@@ -238,8 +239,15 @@ fn load_inner(conn: &mut DbConn) -> QueryResult<Snapshot> {
     // up2date index and crawl the table in index order.
     let mut dir_counts: HashMap<i32, (i64, i64)> = HashMap::new();
     let counts = host_category_dir::table
-        .group_by((host_category_dir::host_category_id, host_category_dir::up2date))
-        .select((host_category_dir::host_category_id, host_category_dir::up2date, count_star()))
+        .group_by((
+            host_category_dir::host_category_id,
+            host_category_dir::up2date,
+        ))
+        .select((
+            host_category_dir::host_category_id,
+            host_category_dir::up2date,
+            count_star(),
+        ))
         .load::<(i32, bool, i64)>(conn)?;
     for (hc, up2date, n) in counts {
         if host_categories.contains_key(&hc) {
@@ -259,7 +267,8 @@ fn load_inner(conn: &mut DbConn) -> QueryResult<Snapshot> {
             repository::directory_id,
         ))
         .load::<(Option<i32>, Option<i32>, Option<i32>, Option<i32>)>(conn)?;
-    let mut repos: Vec<(Option<i32>, Option<i32>, Option<i32>)> = repo_rows.iter().map(|r| (r.0, r.1, r.2)).collect();
+    let mut repos: Vec<(Option<i32>, Option<i32>, Option<i32>)> =
+        repo_rows.iter().map(|r| (r.0, r.1, r.2)).collect();
     repos.sort_unstable();
     repos.dedup();
     let mut va_of_dir: HashMap<i32, Vec<VersionArch>> = HashMap::new();

@@ -20,7 +20,9 @@ macro_rules! batch_insert {
 
 /// A fixed point in time for fixtures: 2026-01-01 00:00:00.
 pub fn epoch() -> NaiveDateTime {
-    chrono::DateTime::from_timestamp(1_767_225_600, 0).expect("valid time").naive_utc()
+    chrono::DateTime::from_timestamp(1_767_225_600, 0)
+        .expect("valid time")
+        .naive_utc()
 }
 
 /// Insert a product.
@@ -31,11 +33,20 @@ pub fn product(conn: &mut DbConn, name: &str, publiclist: bool) -> QueryResult<i
             publiclist,
         })
         .execute(conn)?;
-    product::table.filter(product::name.eq(name)).select(product::id).first(conn)
+    product::table
+        .filter(product::name.eq(name))
+        .select(product::id)
+        .first(conn)
 }
 
 /// Insert a displayed version.
-pub fn version(conn: &mut DbConn, product_id: i32, name: &str, sortorder: i32, is_test: bool) -> QueryResult<i32> {
+pub fn version(
+    conn: &mut DbConn,
+    product_id: i32,
+    name: &str,
+    sortorder: i32,
+    is_test: bool,
+) -> QueryResult<i32> {
     diesel::insert_into(version::table)
         .values(&NewVersion {
             name: Some(name.into()),
@@ -64,7 +75,10 @@ pub fn arch(conn: &mut DbConn, name: &str, publiclist: bool) -> QueryResult<i32>
             primary_arch: true,
         })
         .execute(conn)?;
-    arch::table.filter(arch::name.eq(name)).select(arch::id).first(conn)
+    arch::table
+        .filter(arch::name.eq(name))
+        .select(arch::id)
+        .first(conn)
 }
 
 /// Insert a directory.
@@ -77,7 +91,10 @@ pub fn directory(conn: &mut DbConn, name: &str) -> QueryResult<i32> {
             ctime: Some(0),
         })
         .execute(conn)?;
-    directory::table.filter(directory::name.eq(name)).select(directory::id).first(conn)
+    directory::table
+        .filter(directory::name.eq(name))
+        .select(directory::id)
+        .first(conn)
 }
 
 /// Insert a publiclist category of a product with its top directory.
@@ -94,7 +111,10 @@ pub fn category(conn: &mut DbConn, name: &str, product_id: i32, topdir: &str) ->
             admin_only: Some(false),
         })
         .execute(conn)?;
-    category::table.filter(category::name.eq(name)).select(category::id).first(conn)
+    category::table
+        .filter(category::name.eq(name))
+        .select(category::id)
+        .first(conn)
 }
 
 /// Insert a repository of a version and arch with its directory (named `dir`).
@@ -118,7 +138,10 @@ pub fn repository(
             disabled: false,
         })
         .execute(conn)?;
-    let id = repository::table.filter(repository::name.eq(name)).select(repository::id).first(conn)?;
+    let id = repository::table
+        .filter(repository::name.eq(name))
+        .select(repository::id)
+        .first(conn)?;
     Ok((id, directory_id))
 }
 
@@ -143,11 +166,18 @@ pub fn new_site(name: &str, org_url: Option<&str>) -> NewSite {
 /// Insert a site.
 pub fn site(conn: &mut DbConn, new: &NewSite) -> QueryResult<i32> {
     diesel::insert_into(site::table).values(new).execute(conn)?;
-    site::table.filter(site::name.eq(&new.name)).select(site::id).first(conn)
+    site::table
+        .filter(site::name.eq(&new.name))
+        .select(site::id)
+        .first(conn)
 }
 
 /// Insert a host; `last_crawled` is set when given.
-pub fn host(conn: &mut DbConn, new: &NewHost, last_crawled: Option<NaiveDateTime>) -> QueryResult<i32> {
+pub fn host(
+    conn: &mut DbConn,
+    new: &NewHost,
+    last_crawled: Option<NaiveDateTime>,
+) -> QueryResult<i32> {
     diesel::insert_into(host::table).values(new).execute(conn)?;
     let id = host::table
         .filter(host::name.eq(&new.name))
@@ -163,7 +193,12 @@ pub fn host(conn: &mut DbConn, new: &NewHost, last_crawled: Option<NaiveDateTime
 }
 
 /// Insert a host_category.
-pub fn host_category(conn: &mut DbConn, host_id: i32, category_id: i32, always_up2date: bool) -> QueryResult<i32> {
+pub fn host_category(
+    conn: &mut DbConn,
+    host_id: i32,
+    category_id: i32,
+    always_up2date: bool,
+) -> QueryResult<i32> {
     diesel::insert_into(host_category::table)
         .values(&NewHostCategory {
             host_id: Some(host_id),
@@ -235,9 +270,9 @@ pub struct Filled {
 }
 
 const COUNTRIES: [&str; 40] = [
-    "US", "DE", "FR", "GB", "NL", "SE", "CZ", "PL", "IT", "ES", "CH", "AT", "BE", "DK", "FI", "NO", "RU", "UA",
-    "CN", "JP", "KR", "TW", "IN", "ID", "SG", "AU", "NZ", "BR", "AR", "CL", "CA", "MX", "ZA", "KE", "IL", "TR",
-    "GR", "PT", "RO", "HU",
+    "US", "DE", "FR", "GB", "NL", "SE", "CZ", "PL", "IT", "ES", "CH", "AT", "BE", "DK", "FI", "NO",
+    "RU", "UA", "CN", "JP", "KR", "TW", "IN", "ID", "SG", "AU", "NZ", "BR", "AR", "CL", "CA", "MX",
+    "ZA", "KE", "IL", "TR", "GR", "PT", "RO", "HU",
 ];
 
 /// Fill an empty migrated database with a Fedora-like network of `scale`: product
@@ -261,8 +296,8 @@ fn fill_inner(conn: &mut DbConn, scale: Scale) -> QueryResult<Filled> {
     let fedora = product(conn, "Fedora", true)?;
     let cat = category(conn, "Fedora Linux", fedora, "pub/fedora/linux")?;
     const ARCHES: [&str; 12] = [
-        "x86_64", "aarch64", "ppc64le", "s390x", "armhfp", "i386", "riscv64", "ppc64", "source", "i686", "armv7hl",
-        "mips64el",
+        "x86_64", "aarch64", "ppc64le", "s390x", "armhfp", "i386", "riscv64", "ppc64", "source",
+        "i686", "armv7hl", "mips64el",
     ];
     let mut arch_ids = Vec::new();
     for a in ARCHES.iter().take(scale.arches) {
@@ -270,7 +305,11 @@ fn fill_inner(conn: &mut DbConn, scale: Scale) -> QueryResult<Filled> {
     }
     let mut version_ids = Vec::new();
     for i in 0..scale.versions {
-        let name = if i + 1 == scale.versions { "development".to_string() } else { (i + 2).to_string() };
+        let name = if i + 1 == scale.versions {
+            "development".to_string()
+        } else {
+            (i + 2).to_string()
+        };
         version_ids.push((version(conn, fedora, &name, 0, i % 13 == 5)?, name));
     }
     // Directories and repositories, in bulk.
@@ -286,7 +325,13 @@ fn fill_inner(conn: &mut DbConn, scale: Scale) -> QueryResult<Filled> {
                     readable: true,
                     ctime: Some(0),
                 });
-                repos.push((format!("{kind}-{vname}-{aname}"), format!("{kind}-{vname}"), *vid, *aid, dir));
+                repos.push((
+                    format!("{kind}-{vname}-{aname}"),
+                    format!("{kind}-{vname}"),
+                    *vid,
+                    *aid,
+                    dir,
+                ));
             }
         }
     }
@@ -315,16 +360,28 @@ fn fill_inner(conn: &mut DbConn, scale: Scale) -> QueryResult<Filled> {
     }
     // Sites and hosts.
     let sites: Vec<NewSite> = (0..scale.hosts)
-        .map(|i| new_site(&format!("Site {i:04}"), Some(&format!("https://site{i}.example.org/"))))
+        .map(|i| {
+            new_site(
+                &format!("Site {i:04}"),
+                Some(&format!("https://site{i}.example.org/")),
+            )
+        })
         .collect();
     for chunk in sites.chunks(1000) {
         batch_insert!(conn, site::table, chunk);
     }
-    let site_ids: std::collections::HashMap<String, i32> =
-        site::table.select((site::name, site::id)).load::<(String, i32)>(conn)?.into_iter().collect();
+    let site_ids: std::collections::HashMap<String, i32> = site::table
+        .select((site::name, site::id))
+        .load::<(String, i32)>(conn)?
+        .into_iter()
+        .collect();
     let hosts: Vec<NewHost> = (0..scale.hosts)
         .map(|i| {
-            let mut h = NewHost::new(site_ids[&format!("Site {i:04}")], &format!("mirror{i:04}.example.org"), COUNTRIES[i % COUNTRIES.len()]);
+            let mut h = NewHost::new(
+                site_ids[&format!("Site {i:04}")],
+                &format!("mirror{i:04}.example.org"),
+                COUNTRIES[i % COUNTRIES.len()],
+            );
             h.bandwidth_int = Some(100 * (1 + (i as i32 % 100)));
             h.internet2 = i % 7 == 0;
             h.comment = (i % 5 == 0).then(|| format!("Mirror number {i} & friends"));
@@ -337,8 +394,16 @@ fn fill_inner(conn: &mut DbConn, scale: Scale) -> QueryResult<Filled> {
         batch_insert!(conn, host::table, chunk);
     }
     // ~90% crawled: one UPDATE for all but every tenth host.
-    let host_ids: Vec<(i32, String)> = host::table.select((host::id, host::name)).order(host::id).load(conn)?;
-    let crawled: Vec<i32> = host_ids.iter().enumerate().filter(|(i, _)| i % 10 != 9).map(|(_, (id, _))| *id).collect();
+    let host_ids: Vec<(i32, String)> = host::table
+        .select((host::id, host::name))
+        .order(host::id)
+        .load(conn)?;
+    let crawled: Vec<i32> = host_ids
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 10 != 9)
+        .map(|(_, (id, _))| *id)
+        .collect();
     for chunk in crawled.chunks(5000) {
         diesel::update(host::table.filter(host::id.eq_any(chunk)))
             .set(host::last_crawled.eq(Some(epoch())))
@@ -366,7 +431,12 @@ fn fill_inner(conn: &mut DbConn, scale: Scale) -> QueryResult<Filled> {
     let mut hcds = Vec::new();
     for (id, name) in &host_ids {
         let hc = hc_ids[id];
-        for (scheme, priv_) in [("https", false), ("http", false), ("rsync", false), ("https", true)] {
+        for (scheme, priv_) in [
+            ("https", false),
+            ("http", false),
+            ("rsync", false),
+            ("https", true),
+        ] {
             let p = if priv_ { "private" } else { "pub" };
             urls.push(NewHostCategoryUrl {
                 host_category_id: hc,

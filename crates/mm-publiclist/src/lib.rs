@@ -65,7 +65,11 @@ impl std::fmt::Display for Summary {
 
 /// Generate the tree into `output_dir` (replaced atomically). `now` is the time crawl ages
 /// are measured from (the current time when `None`).
-pub fn generate(conn: &mut DbConn, output_dir: &Path, now: Option<NaiveDateTime>) -> Result<Summary, PubliclistError> {
+pub fn generate(
+    conn: &mut DbConn,
+    output_dir: &Path,
+    now: Option<NaiveDateTime>,
+) -> Result<Summary, PubliclistError> {
     let start = Instant::now();
     let now = now.unwrap_or_else(|| chrono::Utc::now().naive_utc());
     let snap = data::load(conn)?;
@@ -79,14 +83,25 @@ pub fn generate(conn: &mut DbConn, output_dir: &Path, now: Option<NaiveDateTime>
     );
     let t = Instant::now();
     let mut writer = write::TreeWriter::create(output_dir)?;
-    log::debug!("removed stale temp dirs, created {} in {:.3}s", writer.temp_dir().display(), t.elapsed().as_secs_f64());
+    log::debug!(
+        "removed stale temp dirs, created {} in {:.3}s",
+        writer.temp_dir().display(),
+        t.elapsed().as_secs_f64()
+    );
     let t = Instant::now();
     let counts = render::render(&snap, now, |rel, data| writer.write(rel, data))?;
     let bytes = writer.bytes;
-    log::debug!("rendered and wrote {} files in {:.3}s", writer.files, t.elapsed().as_secs_f64());
+    log::debug!(
+        "rendered and wrote {} files in {:.3}s",
+        writer.files,
+        t.elapsed().as_secs_f64()
+    );
     let t = Instant::now();
     let out = writer.commit()?;
-    log::debug!("swapped the tree in and removed the previous one in {:.3}s", t.elapsed().as_secs_f64());
+    log::debug!(
+        "swapped the tree in and removed the previous one in {:.3}s",
+        t.elapsed().as_secs_f64()
+    );
     let summary = Summary {
         pages: counts.pages,
         hosts: counts.hosts,

@@ -34,7 +34,11 @@ pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
 
 /// Print a value: nothing for none/undefined; in HTML templates anything not marked safe
 /// is escaped (`& < > " '`; unlike minijinja's default, `/` stays readable in URLs).
-fn format_value(out: &mut minijinja::Output<'_>, state: &minijinja::State<'_, '_>, value: &Value) -> Result<(), minijinja::Error> {
+fn format_value(
+    out: &mut minijinja::Output<'_>,
+    state: &minijinja::State<'_, '_>,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
     if value.is_none() || value.is_undefined() {
         return Ok(());
     }
@@ -67,7 +71,12 @@ pub fn escape_html(text: &str) -> String {
 pub fn href(url: &str) -> String {
     let mut out = String::with_capacity(url.len());
     for b in url.bytes() {
-        if b.is_ascii_graphic() && !matches!(b, b'"' | b'<' | b'>' | b'`' | b'{' | b'}' | b'|' | b'\\' | b'^') {
+        if b.is_ascii_graphic()
+            && !matches!(
+                b,
+                b'"' | b'<' | b'>' | b'`' | b'{' | b'}' | b'|' | b'\\' | b'^'
+            )
+        {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -78,8 +87,16 @@ pub fn href(url: &str) -> String {
 
 /// The name a version is shown under: display_name else name, `development` as `rawhide`.
 pub fn shown_version_name(v: &VersionRow) -> String {
-    let n = v.display_name.as_deref().filter(|s| !s.is_empty()).unwrap_or(&v.name);
-    if n == "development" { "rawhide".into() } else { n.to_string() }
+    let n = v
+        .display_name
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&v.name);
+    if n == "development" {
+        "rawhide".into()
+    } else {
+        n.to_string()
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -130,7 +147,13 @@ pub fn sort_versions(versions: &mut [&VersionRow]) {
 fn segment(name: &str, id: i32, taken: &mut HashSet<String>) -> String {
     let mut s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.is_empty() || s.chars().all(|c| c == '.') || s.eq_ignore_ascii_case("index.html") {
         s = format!("_{id}");
@@ -259,19 +282,31 @@ impl<'a> Index<'a> {
         for (hc, url) in &snap.urls {
             urls_of_hc.entry(*hc).or_default().push(url);
         }
-        let cats: HashMap<i32, (&str, i32)> =
-            snap.categories.iter().map(|c| (c.id, (c.name.as_str(), c.product_id))).collect();
+        let cats: HashMap<i32, (&str, i32)> = snap
+            .categories
+            .iter()
+            .map(|c| (c.id, (c.name.as_str(), c.product_id)))
+            .collect();
         let mut cats_per_product: HashMap<i32, usize> = HashMap::new();
         for c in &snap.categories {
             *cats_per_product.entry(c.product_id).or_default() += 1;
         }
         for v in hcs_of_host.values_mut() {
-            v.sort_by_key(|hc| snap.host_categories.get(hc).and_then(|h| cats.get(&h.category_id)).map(|c| c.0));
+            v.sort_by_key(|hc| {
+                snap.host_categories
+                    .get(hc)
+                    .and_then(|h| cats.get(&h.category_id))
+                    .map(|c| c.0)
+            });
         }
         Index {
             snap,
             now,
-            listed: snap.hosts.iter().filter(|h| h.last_crawled.is_some()).collect(),
+            listed: snap
+                .hosts
+                .iter()
+                .filter(|h| h.last_crawled.is_some())
+                .collect(),
             hcs_of_host,
             urls_of_hc,
             cats,
@@ -280,12 +315,21 @@ impl<'a> Index<'a> {
     }
 
     /// The table row of a host on the pages of a product.
-    fn row(&self, env: &Environment, h: &HostRow, product_id: i32) -> Result<String, minijinja::Error> {
+    fn row(
+        &self,
+        env: &Environment,
+        h: &HostRow,
+        product_id: i32,
+    ) -> Result<String, minijinja::Error> {
         let mut content = Vec::new();
         let label = self.cats_per_product.get(&product_id).copied().unwrap_or(0) > 1;
         for hc in self.hcs_of_host.get(&h.id).into_iter().flatten() {
-            let Some(row) = self.snap.host_categories.get(hc) else { continue };
-            let Some(&(cat_name, pid)) = self.cats.get(&row.category_id) else { continue };
+            let Some(row) = self.snap.host_categories.get(hc) else {
+                continue;
+            };
+            let Some(&(cat_name, pid)) = self.cats.get(&row.category_id) else {
+                continue;
+            };
             if pid != product_id {
                 continue;
             }
@@ -295,7 +339,10 @@ impl<'a> Index<'a> {
                 .filter_map(|p| {
                     urls.iter()
                         .find(|u| scheme(u).as_deref() == Some(*p))
-                        .map(|u| ContentLink { proto: p, url: href(u) })
+                        .map(|u| ContentLink {
+                            proto: p,
+                            url: href(u),
+                        })
                 })
                 .collect();
             if !links.is_empty() {
@@ -402,7 +449,11 @@ pub fn render(
     for p in &snap.products {
         let pseg = segment(&p.name, p.id, &mut product_segs);
         let product_hosts = by_product.get(&p.id).unwrap_or(&empty);
-        let mut versions: Vec<&VersionRow> = snap.versions.iter().filter(|v| v.product_id == p.id).collect();
+        let mut versions: Vec<&VersionRow> = snap
+            .versions
+            .iter()
+            .filter(|v| v.product_id == p.id)
+            .collect();
         sort_versions(&mut versions);
         for h in &ix.listed {
             if product_hosts.contains(&h.id) {
@@ -477,7 +528,13 @@ pub fn render(
                 arches => index_arches,
             });
         }
-        let links: Vec<Link> = version_links.iter().map(|(href, name)| Link { href: href.clone(), name }).collect();
+        let links: Vec<Link> = version_links
+            .iter()
+            .map(|(href, name)| Link {
+                href: href.clone(),
+                name,
+            })
+            .collect();
         let html = env.get_template("mirrors.html")?.render(context! {
             title => format!("{} mirrors", p.name),
             root => "../",
@@ -557,11 +614,17 @@ fn json_doc<'a>(ix: &Index<'a>, generated: String) -> JsonDoc<'a> {
         .map(|h| {
             let mut categories = BTreeMap::new();
             for hc in ix.hcs_of_host.get(&h.id).into_iter().flatten() {
-                let Some(row) = snap.host_categories.get(hc) else { continue };
-                let Some(&(cat_name, _)) = ix.cats.get(&row.category_id) else { continue };
+                let Some(row) = snap.host_categories.get(hc) else {
+                    continue;
+                };
+                let Some(&(cat_name, _)) = ix.cats.get(&row.category_id) else {
+                    continue;
+                };
                 let mut urls: BTreeMap<String, Vec<&str>> = BTreeMap::new();
                 for u in ix.urls_of_hc.get(hc).into_iter().flatten() {
-                    urls.entry(scheme(u).unwrap_or_else(|| "other".into())).or_default().push(u);
+                    urls.entry(scheme(u).unwrap_or_else(|| "other".into()))
+                        .or_default()
+                        .push(u);
                 }
                 let (dirs, fresh) = snap.dir_counts.get(hc).copied().unwrap_or((0, 0));
                 let fraction = if row.always_up2date {
@@ -629,7 +692,13 @@ mod tests {
 
     #[test]
     fn versions_sort_newest_first() {
-        let rows = [v(1, "9", 0), v(2, "10", 0), v(3, "41", 0), v(4, "development", 0), v(5, "40", 1)];
+        let rows = [
+            v(1, "9", 0),
+            v(2, "10", 0),
+            v(3, "41", 0),
+            v(4, "development", 0),
+            v(5, "40", 1),
+        ];
         let mut refs: Vec<&VersionRow> = rows.iter().collect();
         sort_versions(&mut refs);
         let names: Vec<&str> = refs.iter().map(|v| v.name.as_str()).collect();
@@ -647,13 +716,21 @@ mod tests {
 
     #[test]
     fn hrefs_are_percent_encoded() {
-        assert_eq!(href("https://a.example/x y\"<é>"), "https://a.example/x%20y%22%3C%C3%A9%3E");
-        assert_eq!(href("rsync://a.example/fedora/?a=b&c"), "rsync://a.example/fedora/?a=b&c");
+        assert_eq!(
+            href("https://a.example/x y\"<é>"),
+            "https://a.example/x%20y%22%3C%C3%A9%3E"
+        );
+        assert_eq!(
+            href("rsync://a.example/fedora/?a=b&c"),
+            "rsync://a.example/fedora/?a=b&c"
+        );
     }
 
     #[test]
     fn ages_read_naturally() {
-        let t = chrono::DateTime::from_timestamp(1_000_000, 0).unwrap().naive_utc();
+        let t = chrono::DateTime::from_timestamp(1_000_000, 0)
+            .unwrap()
+            .naive_utc();
         assert_eq!(age(t + chrono::Duration::seconds(30), t), "just now");
         assert_eq!(age(t + chrono::Duration::hours(5), t), "5 h ago");
         assert_eq!(age(t + chrono::Duration::days(3), t), "3 d ago");

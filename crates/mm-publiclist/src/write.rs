@@ -28,7 +28,10 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PubliclistError + '_ {
 
 /// Prefixes of the sibling temp (new tree) and old (previous tree) directories of `out`.
 fn sibling_prefixes(out: &Path) -> (String, String) {
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     (format!(".{name}.tmp-"), format!(".{name}.old-"))
 }
 
@@ -37,9 +40,14 @@ impl TreeWriter {
     /// The caller holds the `publiclist` lock, so no other run owns those temp dirs.
     pub fn create(out: &Path) -> Result<TreeWriter, PubliclistError> {
         let out = std::path::absolute(out).map_err(io_err(out))?;
-        let parent = out.parent().ok_or_else(|| PubliclistError::Invalid(format!("{} has no parent directory", out.display())))?;
+        let parent = out.parent().ok_or_else(|| {
+            PubliclistError::Invalid(format!("{} has no parent directory", out.display()))
+        })?;
         if out.file_name().is_none() {
-            return Err(PubliclistError::Invalid(format!("{} is not a directory name", out.display())));
+            return Err(PubliclistError::Invalid(format!(
+                "{} is not a directory name",
+                out.display()
+            )));
         }
         std::fs::create_dir_all(parent).map_err(io_err(parent))?;
         let (tmp_prefix, old_prefix) = sibling_prefixes(&out);
@@ -104,7 +112,10 @@ impl TreeWriter {
             Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
                 // A filesystem without RENAME_EXCHANGE: two renames, a short window
                 // in which the directory is missing (never half-written).
-                log::warn!("{}: atomic exchange unsupported ({e}); using two renames", out.display());
+                log::warn!(
+                    "{}: atomic exchange unsupported ({e}); using two renames",
+                    out.display()
+                );
                 let (_, old_prefix) = sibling_prefixes(&out);
                 let old = out.with_file_name(format!("{old_prefix}{}", std::process::id()));
                 std::fs::rename(&out, &old).map_err(io_err(&out))?;
@@ -140,18 +151,30 @@ mod tests {
         w.write("index.html", b"one").unwrap();
         w.write("a/b/index.html", b"deep").unwrap();
         w.commit().unwrap();
-        assert_eq!(std::fs::read_to_string(out.join("a/b/index.html")).unwrap(), "deep");
+        assert_eq!(
+            std::fs::read_to_string(out.join("a/b/index.html")).unwrap(),
+            "deep"
+        );
         // A stale temp dir of a killed run is removed by the next run.
         std::fs::create_dir(dir.path().join(".publiclist.tmp-1-2")).unwrap();
         let mut w = TreeWriter::create(&out).unwrap();
         assert!(!dir.path().join(".publiclist.tmp-1-2").exists());
         w.write("index.html", b"two").unwrap();
         // Until the commit the previous tree is live.
-        assert_eq!(std::fs::read_to_string(out.join("index.html")).unwrap(), "one");
+        assert_eq!(
+            std::fs::read_to_string(out.join("index.html")).unwrap(),
+            "one"
+        );
         w.commit().unwrap();
-        assert_eq!(std::fs::read_to_string(out.join("index.html")).unwrap(), "two");
+        assert_eq!(
+            std::fs::read_to_string(out.join("index.html")).unwrap(),
+            "two"
+        );
         assert!(!out.join("a").exists());
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("publiclist")]);
     }
 
@@ -165,7 +188,10 @@ mod tests {
         let mut w = TreeWriter::create(&out).unwrap();
         w.write("index.html", b"half").unwrap();
         drop(w);
-        assert_eq!(std::fs::read_to_string(out.join("index.html")).unwrap(), "one");
+        assert_eq!(
+            std::fs::read_to_string(out.join("index.html")).unwrap(),
+            "one"
+        );
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

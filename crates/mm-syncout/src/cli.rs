@@ -1,9 +1,9 @@
 //! Command-line flags of `mm_sync_out` (kept in the library so `cargo xtask dist` can
 //! render man pages and shell completions from them).
 
-use std::path::PathBuf;
 use clap::Parser;
 use mm_core::cli::CommonArgs;
+use std::path::PathBuf;
 
 /// Ship mirrorlist_cache.proto, global_netblocks.txt, i2_netblocks.txt and
 /// country_continent.csv (and the public list) to every app server with rsync.

@@ -11,7 +11,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Files shipped beside the cache when they exist in the cache directory.
-pub const DATA_FILES: [&str; 3] = ["global_netblocks.txt", "i2_netblocks.txt", "country_continent.csv"];
+pub const DATA_FILES: [&str; 3] = [
+    "global_netblocks.txt",
+    "i2_netblocks.txt",
+    "country_continent.csv",
+];
 /// Where the time of the last shipped cache is remembered (in the cache directory).
 pub const STATE_FILE: &str = "mm_sync_out.last";
 
@@ -20,9 +24,13 @@ pub const STATE_FILE: &str = "mm_sync_out.last";
 pub enum SyncError {
     #[error("refusing to ship: {0}")]
     BadCache(#[from] mm_cachefile::CacheError),
-    #[error("refusing to ship {path}: its time {time} is older than the last shipped cache ({last}); use --force to ship it anyway")]
+    #[error(
+        "refusing to ship {path}: its time {time} is older than the last shipped cache ({last}); use --force to ship it anyway"
+    )]
     Older { path: PathBuf, time: u64, last: u64 },
-    #[error("refusing to ship {path}: {defects} defects, first: {first}; use --force to ship it anyway")]
+    #[error(
+        "refusing to ship {path}: {defects} defects, first: {first}; use --force to ship it anyway"
+    )]
     Defects {
         path: PathBuf,
         defects: usize,
@@ -79,7 +87,11 @@ pub struct Report {
 impl Report {
     /// Targets that failed.
     pub fn failed(&self) -> Vec<&str> {
-        self.results.iter().filter(|r| !r.ok).map(|r| r.target.as_str()).collect()
+        self.results
+            .iter()
+            .filter(|r| !r.ok)
+            .map(|r| r.target.as_str())
+            .collect()
     }
 }
 
@@ -122,7 +134,12 @@ pub fn check_publiclist(dir: &Path) -> Result<(), String> {
         match std::fs::metadata(dir.join(f)) {
             Ok(m) if m.len() > 0 => {}
             Ok(_) => return Err(format!("{}: {f} is empty", dir.display())),
-            Err(_) => return Err(format!("{}: {f} is missing (empty or partial tree)", dir.display())),
+            Err(_) => {
+                return Err(format!(
+                    "{}: {f} is missing (empty or partial tree)",
+                    dir.display()
+                ));
+            }
         }
     }
     Ok(())
@@ -148,7 +165,10 @@ fn ssh_command(opts: &SyncOptions) -> String {
         ssh.push_str(&format!(" -i {}", rsync_quote(&k.display().to_string())));
     }
     if let Some(k) = &opts.known_hosts {
-        ssh.push_str(&format!(" -o {}", rsync_quote(&format!("UserKnownHostsFile={}", k.display()))));
+        ssh.push_str(&format!(
+            " -o {}",
+            rsync_quote(&format!("UserKnownHostsFile={}", k.display()))
+        ));
     }
     ssh
 }
@@ -156,19 +176,31 @@ fn ssh_command(opts: &SyncOptions) -> String {
 /// Quote one argument for rsync's `-e` splitter: single quotes unless the text holds one,
 /// then double quotes. (A path holding both kinds is rejected when the config is read.)
 fn rsync_quote(arg: &str) -> String {
-    if arg.contains('\'') { format!("\"{arg}\"") } else { format!("'{arg}'") }
+    if arg.contains('\'') {
+        format!("\"{arg}\"")
+    } else {
+        format!("'{arg}'")
+    }
 }
 
 fn rsync_command(opts: &SyncOptions, sources: &[String], dest: &str) -> Command {
     let mut c = Command::new("rsync");
     // --checksum: a new cache written in the same second with the same size as the old
     // one must not be skipped by rsync's size+mtime quick check.
-    c.args(["-az", "--checksum", "--delete-delay", "--delay-updates", "--stats"]);
+    c.args([
+        "-az",
+        "--checksum",
+        "--delete-delay",
+        "--delay-updates",
+        "--stats",
+    ]);
     if is_remote(dest) && !dest.starts_with("rsync://") {
         c.arg("-e").arg(ssh_command(opts));
     }
     c.args(sources).arg(dest);
-    c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     c
 }
 
@@ -207,8 +239,19 @@ fn run_with_timeout(mut cmd: Command, timeout: Duration) -> (bool, String, Strin
     let stderr = t_err.join().unwrap_or_default();
     match status {
         Some(st) if st.success() => (true, stdout, stderr),
-        Some(st) => (false, stdout, format!("rsync exited with {st}: {}", stderr.trim().replace('\n', "; "))),
-        None => (false, stdout, format!("timed out after {}s", timeout.as_secs_f64())),
+        Some(st) => (
+            false,
+            stdout,
+            format!(
+                "rsync exited with {st}: {}",
+                stderr.trim().replace('\n', "; ")
+            ),
+        ),
+        None => (
+            false,
+            stdout,
+            format!("timed out after {}s", timeout.as_secs_f64()),
+        ),
     }
 }
 
@@ -221,15 +264,28 @@ fn sent_bytes(stats: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn ship_one(opts: &SyncOptions, files: &[String], publiclist: Option<&Path>, target: &str) -> TargetResult {
+fn ship_one(
+    opts: &SyncOptions,
+    files: &[String],
+    publiclist: Option<&Path>,
+    target: &str,
+) -> TargetResult {
     let start = Instant::now();
-    let dest = if target.ends_with('/') { target.to_string() } else { format!("{target}/") };
-    let (mut ok, stdout, mut error) = run_with_timeout(rsync_command(opts, files, &dest), opts.timeout);
+    let dest = if target.ends_with('/') {
+        target.to_string()
+    } else {
+        format!("{target}/")
+    };
+    let (mut ok, stdout, mut error) =
+        run_with_timeout(rsync_command(opts, files, &dest), opts.timeout);
     let mut bytes = sent_bytes(&stdout);
     if ok && let Some(dir) = publiclist {
         let left = opts.timeout.saturating_sub(start.elapsed());
         let src = format!("{}/", dir.display());
-        let (ok2, stdout2, err2) = run_with_timeout(rsync_command(opts, &[src], &format!("{dest}publiclist/")), left);
+        let (ok2, stdout2, err2) = run_with_timeout(
+            rsync_command(opts, &[src], &format!("{dest}publiclist/")),
+            left,
+        );
         bytes += sent_bytes(&stdout2);
         ok = ok2;
         error = format!("publiclist: {err2}");
@@ -291,9 +347,11 @@ pub fn sync_out(opts: &SyncOptions) -> Result<Report, SyncError> {
             .collect()
     });
     if results.iter().all(|r| r.ok) {
-        std::fs::write(&opts.state_file, format!("{}\n", summary.time)).map_err(|source| SyncError::Io {
-            path: opts.state_file.clone(),
-            source,
+        std::fs::write(&opts.state_file, format!("{}\n", summary.time)).map_err(|source| {
+            SyncError::Io {
+                path: opts.state_file.clone(),
+                source,
+            }
         })?;
     }
     Ok(Report {
@@ -318,7 +376,10 @@ mod tests {
 
     #[test]
     fn stats_parsing() {
-        assert_eq!(sent_bytes("Number of files: 3\nTotal bytes sent: 1,234\n"), 1234);
+        assert_eq!(
+            sent_bytes("Number of files: 3\nTotal bytes sent: 1,234\n"),
+            1234
+        );
         assert_eq!(sent_bytes("nothing"), 0);
     }
 }

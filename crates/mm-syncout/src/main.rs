@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use mm_core::cli::{EXIT_FAILURE, ExitError, main_with};
-use mm_syncout::cli::{Args};
+use mm_syncout::cli::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -32,16 +32,31 @@ fn main() -> ExitCode {
         println!("cache {}: {}", opts.cache.display(), report.summary);
         for r in &report.results {
             match &r.error {
-                None => println!("{}: ok, {} bytes in {:.1}s", r.target, r.bytes, r.elapsed.as_secs_f64()),
-                Some(e) => println!("{}: FAILED after {:.1}s: {e}", r.target, r.elapsed.as_secs_f64()),
+                None => println!(
+                    "{}: ok, {} bytes in {:.1}s",
+                    r.target,
+                    r.bytes,
+                    r.elapsed.as_secs_f64()
+                ),
+                Some(e) => println!(
+                    "{}: FAILED after {:.1}s: {e}",
+                    r.target,
+                    r.elapsed.as_secs_f64()
+                ),
             }
         }
         let failed = report.failed();
         if !failed.is_empty() {
-            return Err(ExitError::new(EXIT_FAILURE, format!("failed targets: {}", failed.join(", "))).into());
+            return Err(ExitError::new(
+                EXIT_FAILURE,
+                format!("failed targets: {}", failed.join(", ")),
+            )
+            .into());
         }
         if let Some(e) = report.publiclist_error {
-            return Err(ExitError::new(EXIT_FAILURE, format!("public list not shipped: {e}")).into());
+            return Err(
+                ExitError::new(EXIT_FAILURE, format!("public list not shipped: {e}")).into(),
+            );
         }
         Ok(())
     })

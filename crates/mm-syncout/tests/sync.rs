@@ -22,7 +22,10 @@ fn cache(time: u64) -> MirrorList {
         mirror_list_cache: vec![MirrorListCacheType {
             directory: "pub/x".into(),
             global: vec![7],
-            by_host_id: vec![IntRepeatedIntMap { key: 7, value: vec![1] }],
+            by_host_id: vec![IntRepeatedIntMap {
+                key: 7,
+                value: vec![1],
+            }],
             ..Default::default()
         }],
         ..Default::default()
@@ -47,7 +50,11 @@ fn setup(targets: &[String], timeout_s: u64) -> Setup {
         ),
     )
     .unwrap();
-    Setup { dir, config, cache_dir }
+    Setup {
+        dir,
+        config,
+        cache_dir,
+    }
 }
 
 fn run(s: &Setup, extra: &[&str]) -> Output {
@@ -61,7 +68,11 @@ fn run(s: &Setup, extra: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn target(base: &Path, name: &str) -> String {
@@ -76,10 +87,17 @@ fn ships_to_every_target_and_reports() {
     let o = run(&s, &[]);
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
-    assert!(out.contains("time=1000 directories=1 hosts=1 urls=1 repos=0"), "{out}");
+    assert!(
+        out.contains("time=1000 directories=1 hosts=1 urls=1 repos=0"),
+        "{out}"
+    );
     for tgt in &targets {
         assert!(out.contains(&format!("{tgt}: ok, ")), "{out}");
-        for f in ["mirrorlist_cache.proto", "global_netblocks.txt", "country_continent.csv"] {
+        for f in [
+            "mirrorlist_cache.proto",
+            "global_netblocks.txt",
+            "country_continent.csv",
+        ] {
             assert_eq!(
                 std::fs::read(Path::new(tgt).join(f)).unwrap(),
                 std::fs::read(s.cache_dir.join(f)).unwrap(),
@@ -88,17 +106,34 @@ fn ships_to_every_target_and_reports() {
         }
         assert!(!Path::new(tgt).join("i2_netblocks.txt").exists());
     }
-    assert_eq!(std::fs::read_to_string(s.cache_dir.join("mm_sync_out.last")).unwrap(), "1000\n");
+    assert_eq!(
+        std::fs::read_to_string(s.cache_dir.join("mm_sync_out.last")).unwrap(),
+        "1000\n"
+    );
     // The same cache again is fine; an older one is refused; --force ships it.
     assert!(run(&s, &[]).status.success());
     write_atomic(&s.cache_dir.join("mirrorlist_cache.proto"), &cache(900)).unwrap();
     let o = run(&s, &[]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o).contains("older than the last shipped cache"), "{}", text(&o));
-    assert_eq!(read(&Path::new(&targets[0]).join("mirrorlist_cache.proto")).unwrap().time, 1000);
+    assert!(
+        text(&o).contains("older than the last shipped cache"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        read(&Path::new(&targets[0]).join("mirrorlist_cache.proto"))
+            .unwrap()
+            .time,
+        1000
+    );
     let o = run(&s, &["--force"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(read(&Path::new(&targets[0]).join("mirrorlist_cache.proto")).unwrap().time, 900);
+    assert_eq!(
+        read(&Path::new(&targets[0]).join("mirrorlist_cache.proto"))
+            .unwrap()
+            .time,
+        900
+    );
 }
 
 #[test]
@@ -116,7 +151,11 @@ fn bad_cache_is_never_shipped() {
     write_atomic(&s.cache_dir.join("mirrorlist_cache.proto"), &bad).unwrap();
     let o = run(&s, &[]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o).contains("host 8 is referenced without a URL entry"), "{}", text(&o));
+    assert!(
+        text(&o).contains("host 8 is referenced without a URL entry"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -139,11 +178,20 @@ fn failed_and_hanging_targets_are_named() {
     let o = run(&s, &[]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(start.elapsed() < std::time::Duration::from_secs(20), "targets were not run with a timeout");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "targets were not run with a timeout"
+    );
     assert!(out.contains(&format!("{good}: ok")), "{out}");
     assert!(out.contains(&format!("{missing}: FAILED")), "{out}");
-    assert!(out.contains(&format!("{hanging}: FAILED after")) && out.contains("timed out after 2s"), "{out}");
-    assert!(out.contains(&format!("failed targets: {missing}, {hanging}")), "{out}");
+    assert!(
+        out.contains(&format!("{hanging}: FAILED after")) && out.contains("timed out after 2s"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("failed targets: {missing}, {hanging}")),
+        "{out}"
+    );
     assert!(Path::new(&good).join("mirrorlist_cache.proto").exists());
     // Nothing is recorded as shipped when a target failed.
     assert!(!s.cache_dir.join("mm_sync_out.last").exists());
@@ -165,7 +213,10 @@ fn public_list_is_shipped_only_when_complete() {
     std::fs::write(pl.join("mirrors.json"), "{\"version\": 1}").unwrap();
     let o = run(&s, &[]);
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(std::fs::read_to_string(Path::new(&app).join("publiclist/mirrors.json")).unwrap(), "{\"version\": 1}");
+    assert_eq!(
+        std::fs::read_to_string(Path::new(&app).join("publiclist/mirrors.json")).unwrap(),
+        "{\"version\": 1}"
+    );
 }
 
 #[test]
@@ -197,9 +248,15 @@ fn two_local_targets_succeed_and_an_unreachable_ssh_target_is_named() {
     let o = run(&s, &[]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(out.contains(&format!("{a}: ok")) && out.contains(&format!("{b}: ok")), "{out}");
+    assert!(
+        out.contains(&format!("{a}: ok")) && out.contains(&format!("{b}: ok")),
+        "{out}"
+    );
     assert!(out.contains(&format!("{unreachable}: FAILED")), "{out}");
-    assert!(out.contains(&format!("failed targets: {unreachable}")), "{out}");
+    assert!(
+        out.contains(&format!("failed targets: {unreachable}")),
+        "{out}"
+    );
     for dir in [&a, &b] {
         assert!(Path::new(dir).join("mirrorlist_cache.proto").is_file());
     }
@@ -231,7 +288,10 @@ fn an_ssh_key_path_with_a_space_reaches_ssh_as_one_argument() {
 fn an_ssh_key_path_with_both_quote_kinds_is_a_config_error() {
     let s = setup(&[], 30);
     let mut cfg = std::fs::read_to_string(&s.config).unwrap();
-    cfg = cfg.replace("[sync_out]\n", "[sync_out]\nssh_key = \"/etc/it's \\\"odd\\\"/key\"\n");
+    cfg = cfg.replace(
+        "[sync_out]\n",
+        "[sync_out]\nssh_key = \"/etc/it's \\\"odd\\\"/key\"\n",
+    );
     std::fs::write(&s.config, cfg).unwrap();
     let o = run(&s, &[]);
     let out = text(&o);

@@ -43,8 +43,13 @@ impl PgServer {
     /// Create an empty database and return its URL.
     pub fn create_database(&self, prefix: &str) -> String {
         static N: AtomicU32 = AtomicU32::new(0);
-        let name = format!("{prefix}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
-        let mut admin = diesel::PgConnection::establish(&self.admin_url).expect("connect to postgres");
+        let name = format!(
+            "{prefix}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut admin =
+            diesel::PgConnection::establish(&self.admin_url).expect("connect to postgres");
         admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .expect("create database");
@@ -65,7 +70,13 @@ pub fn pg() -> &'static PgServer {
 
 fn external_pg(admin_url: String) -> PgServer {
     let after = admin_url.split("://").nth(1).unwrap_or("");
-    let hostport = after.split('@').next_back().unwrap_or("").split('/').next().unwrap_or("");
+    let hostport = after
+        .split('@')
+        .next_back()
+        .unwrap_or("")
+        .split('/')
+        .next()
+        .unwrap_or("");
     let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "5432"));
     PgServer {
         host: host.to_string(),
@@ -87,7 +98,10 @@ pub fn pg_bindir() -> PathBuf {
         }
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path().join("bin"))).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+                .collect()
+        })
         .unwrap_or_default();
     versions.retain(|p| p.join("postgres").exists());
     versions.sort();
@@ -127,7 +141,10 @@ pub fn free_port() -> u16 {
 
 fn start_pg() -> PgServer {
     let bindir = pg_bindir();
-    let dir = tempfile::Builder::new().prefix("mm-testkit-pg-").tempdir().expect("temp dir");
+    let dir = tempfile::Builder::new()
+        .prefix("mm-testkit-pg-")
+        .tempdir()
+        .expect("temp dir");
     let data = dir.path().join("data");
     let sock = dir.path().join("sock");
     std::fs::create_dir_all(&sock).unwrap();
@@ -140,7 +157,17 @@ fn start_pg() -> PgServer {
         assert!(st.success(), "chown of the PostgreSQL test dir failed");
     }
     let out = as_pg_user(&bindir.join("initdb"))
-        .args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C", "-D"])
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "-D",
+        ])
         .arg(&data)
         .output()
         .expect("run initdb");
@@ -168,7 +195,10 @@ fn start_pg() -> PgServer {
             .stdin(Stdio::piped())
             .spawn()
     } else {
-        Command::new("sh").args(["-c", &script]).stdin(Stdio::piped()).spawn()
+        Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .spawn()
     }
     .expect("start postgres");
     let server = PgServer {
@@ -221,7 +251,10 @@ impl TestDb {
 
     /// A fresh database with no tables at all.
     pub fn empty(kind: BackendKind) -> TestDb {
-        let dir = tempfile::Builder::new().prefix("mm-testkit-").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("mm-testkit-")
+            .tempdir()
+            .expect("temp dir");
         let url = match kind {
             BackendKind::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
             BackendKind::Postgres => pg().create_database("mm_test"),
@@ -268,7 +301,10 @@ pub fn for_each_backend(mut body: impl FnMut(&mut TestDb)) {
 /// which prints the counts, so the output shows both backends really ran).
 fn tally(kind: BackendKind) {
     if let Some(path) = std::env::var_os("MM_TEST_TALLY")
-        && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path)
+        && let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
     {
         let _ = writeln!(f, "{kind}");
     }
@@ -293,7 +329,9 @@ pub fn bin(name: &str) -> PathBuf {
 /// Assert a system tool exists (the test command installs them; a missing one is a failure).
 pub fn require_tool(name: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    for d in std::env::split_paths(&path).chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")]) {
+    for d in
+        std::env::split_paths(&path).chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+    {
         let p = d.join(name);
         if p.is_file() {
             return p;

@@ -24,7 +24,10 @@ impl Drop for Server {
 pub fn wait_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on 127.0.0.1:{port}");
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on 127.0.0.1:{port}"
+        );
         std::thread::sleep(Duration::from_millis(25));
     }
 }
@@ -32,7 +35,10 @@ pub fn wait_port(port: u16) {
 /// vsftpd serving `root` read-only to anonymous users on 127.0.0.1 (passive mode).
 pub fn vsftpd(root: &Path) -> Server {
     let bin = crate::require_tool("vsftpd");
-    let dir = tempfile::Builder::new().prefix("mm-testkit-ftp-").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("mm-testkit-ftp-")
+        .tempdir()
+        .unwrap();
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let port = crate::free_port();
@@ -60,7 +66,11 @@ pub fn vsftpd(root: &Path) -> Server {
         .spawn()
         .expect("start vsftpd");
     wait_port(port);
-    Server { port, child, _dir: dir }
+    Server {
+        port,
+        child,
+        _dir: dir,
+    }
 }
 
 /// An rsync daemon on 127.0.0.1 exporting `path` as module `mirror` (read-only).
@@ -71,7 +81,10 @@ pub fn rsync_daemon(path: &Path) -> Server {
 /// An rsync daemon on 127.0.0.1 exporting each `(module, path)` read-only.
 pub fn rsync_daemon_modules(modules: &[(&str, &Path)]) -> Server {
     let rsync = crate::require_tool("rsync");
-    let dir = tempfile::Builder::new().prefix("mm-testkit-rsync-").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("mm-testkit-rsync-")
+        .tempdir()
+        .unwrap();
     let port = crate::free_port();
     let conf = dir.path().join("rsyncd.conf");
     let mut text = format!(
@@ -92,14 +105,21 @@ pub fn rsync_daemon_modules(modules: &[(&str, &Path)]) -> Server {
         .spawn()
         .expect("start rsync daemon");
     wait_port(port);
-    Server { port, child, _dir: dir }
+    Server {
+        port,
+        child,
+        _dir: dir,
+    }
 }
 
 /// nginx serving `root` as static files (with directory listings and keep-alive) on
 /// 127.0.0.1.
 pub fn nginx(root: &Path) -> Server {
     let bin = crate::require_tool("nginx");
-    let dir = tempfile::Builder::new().prefix("mm-testkit-nginx-").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("mm-testkit-nginx-")
+        .tempdir()
+        .unwrap();
     let port = crate::free_port();
     let d = dir.path().display();
     let user = if crate::is_root() { "user root;\n" } else { "" };
@@ -128,7 +148,11 @@ pub fn nginx(root: &Path) -> Server {
         .spawn()
         .expect("start nginx");
     wait_port(port);
-    Server { port, child, _dir: dir }
+    Server {
+        port,
+        child,
+        _dir: dir,
+    }
 }
 
 /// How a fault mirror misbehaves (faults a real server cannot produce on demand).
@@ -197,7 +221,10 @@ pub fn fault_http(fault: Fault) -> FaultServer {
                         }
                     }
                     Fault::Drip => {
-                        for b in b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n".iter().cycle() {
+                        for b in b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"
+                            .iter()
+                            .cycle()
+                        {
                             if flag.load(Ordering::SeqCst) || conn.write_all(&[*b]).is_err() {
                                 break;
                             }
@@ -214,7 +241,8 @@ pub fn fault_http(fault: Fault) -> FaultServer {
                         );
                     }
                     Fault::Garbage => {
-                        let _ = conn.write_all(b"\x00\x01garbage that is not HTTP at all\r\n\r\n\xff\xfe");
+                        let _ = conn
+                            .write_all(b"\x00\x01garbage that is not HTTP at all\r\n\r\n\xff\xfe");
                     }
                     Fault::RedirectLoop => {
                         let _ = write!(

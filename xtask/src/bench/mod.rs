@@ -22,8 +22,7 @@ use anyhow::{Context, Result, bail};
 
 /// Entry point of `cargo xtask bench`.
 pub fn run(args: &[String]) -> Result<()> {
-    let usage =
-        "usage: cargo xtask bench <umdl|crawl|cache|server|publiclist|all> [--quick] [--KEY VALUE ...]";
+    let usage = "usage: cargo xtask bench <umdl|crawl|cache|server|publiclist|all> [--quick] [--KEY VALUE ...]";
     let Some(name) = args.first() else {
         bail!("{usage}")
     };

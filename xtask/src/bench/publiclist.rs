@@ -11,23 +11,39 @@ use super::{Opts, Report, bin, build_release, ensure_tools, machine, verdict};
 
 /// `0:02.78` or `1:02:03` (as `/usr/bin/time -v` prints wall time) in seconds.
 fn wall_seconds(s: &str) -> Option<f64> {
-    s.split(':').try_fold(0.0, |acc, part| part.trim().parse::<f64>().ok().map(|v| acc * 60.0 + v))
+    s.split(':').try_fold(0.0, |acc, part| {
+        part.trim().parse::<f64>().ok().map(|v| acc * 60.0 + v)
+    })
 }
 
 pub fn run(opts: &Opts) -> Result<()> {
     ensure_tools()?;
     build_release()?;
-    crate::run(crate::cargo().args(["build", "--release", "-p", "mm-publiclist", "--example", "bench"]))?;
+    crate::run(crate::cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "mm-publiclist",
+        "--example",
+        "bench",
+    ]))?;
     let example = crate::root().join("target/release/examples/bench");
     let mut cmd = Command::new(&example);
     cmd.arg(bin("mirrormanager")).current_dir(crate::root());
     if opts.quick {
-        cmd.env("MM_BENCH_HOSTS", "100").env("MM_BENCH_VERSIONS", "10");
+        cmd.env("MM_BENCH_HOSTS", "100")
+            .env("MM_BENCH_VERSIONS", "10");
     }
-    let out = cmd.output().with_context(|| format!("run {}", example.display()))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("run {}", example.display()))?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
-        bail!("{} failed: {}\n{stdout}", example.display(), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{} failed: {}\n{stdout}",
+            example.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let mut report = Report {
         title: "publiclist".into(),
@@ -40,7 +56,11 @@ pub fn run(opts: &Opts) -> Result<()> {
     };
     for line in stdout.lines().filter(|l| l.contains("| wall ")) {
         let backend = line.split(':').next().unwrap_or("?").to_string();
-        let wall = line.split("| wall ").nth(1).and_then(|r| r.split(" |").next()).and_then(wall_seconds);
+        let wall = line
+            .split("| wall ")
+            .nth(1)
+            .and_then(|r| r.split(" |").next())
+            .and_then(wall_seconds);
         let rss_mb = line
             .split("max RSS ")
             .nth(1)
@@ -50,7 +70,13 @@ pub fn run(opts: &Opts) -> Result<()> {
         let (Some(wall), Some(rss)) = (wall, rss_mb) else {
             bail!("cannot read the figures of: {line}");
         };
-        report.row(&[&backend, &format!("{wall:.2}"), &format!("{rss:.0}"), &"≤ 2 s, ≤ 200 MB", &verdict(wall <= 2.0 && rss <= 200.0)]);
+        report.row(&[
+            &backend,
+            &format!("{wall:.2}"),
+            &format!("{rss:.0}"),
+            &"≤ 2 s, ≤ 200 MB",
+            &verdict(wall <= 2.0 && rss <= 200.0),
+        ]);
     }
     if report.rows.len() != 2 {
         bail!("expected figures for sqlite and postgres, got:\n{stdout}");

@@ -48,40 +48,76 @@ fn by(conn: &mut DbConn, name: &str) -> Result<Arch> {
 
 pub fn run(conn: &mut DbConn, cmd: ArchCmd) -> Result<()> {
     conn.transaction(|conn| match cmd {
-        ArchCmd::Add { name, primary, no_publiclist } => {
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        ArchCmd::Add {
+            name,
+            primary,
+            no_publiclist,
+        } => {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
                 return Err(AdminError::Invalid(format!("malformed arch name {name:?}")));
             }
             diesel::insert_into(arch::table)
-                .values(&NewArch { name: name.clone(), publiclist: !no_publiclist, primary_arch: primary })
+                .values(&NewArch {
+                    name: name.clone(),
+                    publiclist: !no_publiclist,
+                    primary_arch: primary,
+                })
                 .execute(conn)
-                .map_err(conflict_on_unique(|| format!("arch {name:?} already exists")))?;
+                .map_err(conflict_on_unique(|| {
+                    format!("arch {name:?} already exists")
+                }))?;
             println!("added arch {name}");
             Ok(())
         }
         ArchCmd::List { json } => {
-            let rows = arch::table.select(Arch::as_select()).order(arch::id).load(conn)?;
+            let rows = arch::table
+                .select(Arch::as_select())
+                .order(arch::id)
+                .load(conn)?;
             output::print(&rows, json, |a| {
-                format!("{:>4}  {:<10} primary={} publiclist={}", a.id, a.name, output::yn(a.primary_arch), output::yn(a.publiclist))
+                format!(
+                    "{:>4}  {:<10} primary={} publiclist={}",
+                    a.id,
+                    a.name,
+                    output::yn(a.primary_arch),
+                    output::yn(a.publiclist)
+                )
             });
             Ok(())
         }
-        ArchCmd::Edit { name, primary, publiclist } => {
+        ArchCmd::Edit {
+            name,
+            primary,
+            publiclist,
+        } => {
             let a = by(conn, &name)?;
             if let Some(v) = primary {
-                diesel::update(arch::table.find(a.id)).set(arch::primary_arch.eq(v)).execute(conn)?;
+                diesel::update(arch::table.find(a.id))
+                    .set(arch::primary_arch.eq(v))
+                    .execute(conn)?;
             }
             if let Some(v) = publiclist {
-                diesel::update(arch::table.find(a.id)).set(arch::publiclist.eq(v)).execute(conn)?;
+                diesel::update(arch::table.find(a.id))
+                    .set(arch::publiclist.eq(v))
+                    .execute(conn)?;
             }
             println!("updated arch {name}");
             Ok(())
         }
         ArchCmd::Remove { name } => {
             let a = by(conn, &name)?;
-            let used: i64 = repository::table.filter(repository::arch_id.eq(a.id)).count().get_result(conn)?;
+            let used: i64 = repository::table
+                .filter(repository::arch_id.eq(a.id))
+                .count()
+                .get_result(conn)?;
             if used > 0 {
-                return Err(AdminError::Conflict(format!("arch {name} is used by {used} repositories")));
+                return Err(AdminError::Conflict(format!(
+                    "arch {name} is used by {used} repositories"
+                )));
             }
             diesel::delete(arch::table.find(a.id)).execute(conn)?;
             println!("removed arch {name}");

@@ -33,7 +33,9 @@ fn parse_asn(s: &str) -> Result<i32> {
     let digits = s.trim().trim_start_matches("AS").trim_start_matches("as");
     match digits.parse::<i32>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(AdminError::Invalid(format!("malformed ASN {s:?}: expected a positive number such as 64500"))),
+        _ => Err(AdminError::Invalid(format!(
+            "malformed ASN {s:?}: expected a positive number such as 64500"
+        ))),
     }
 }
 
@@ -43,29 +45,53 @@ pub fn run(conn: &mut DbConn, cmd: AsnCmd) -> Result<()> {
             let asn = parse_asn(&asn)?;
             let h = find::host_by(conn, &host)?;
             diesel::insert_into(host_peer_asn::table)
-                .values(&NewHostPeerAsn { host_id: Some(h.id), asn, name })
+                .values(&NewHostPeerAsn {
+                    host_id: Some(h.id),
+                    asn,
+                    name,
+                })
                 .execute(conn)
-                .map_err(conflict_on_unique(|| format!("host {} already has peer ASN {asn}", h.name)))?;
+                .map_err(conflict_on_unique(|| {
+                    format!("host {} already has peer ASN {asn}", h.name)
+                }))?;
             println!("added peer ASN {asn} to {}", h.name);
             Ok(())
         }
         AsnCmd::List { host, json } => {
-            let mut q = host_peer_asn::table.select(HostPeerAsn::as_select()).order(host_peer_asn::id).into_boxed();
+            let mut q = host_peer_asn::table
+                .select(HostPeerAsn::as_select())
+                .order(host_peer_asn::id)
+                .into_boxed();
             if let Some(k) = host {
                 let h = find::host_by(conn, &k)?;
                 q = q.filter(host_peer_asn::host_id.eq(h.id));
             }
             let rows = q.load(conn)?;
-            output::print(&rows, json, |a| format!("{:>5}  host={:<5} AS{} {}", a.id, a.host_id.unwrap_or(0), a.asn, a.name.as_deref().unwrap_or("")));
+            output::print(&rows, json, |a| {
+                format!(
+                    "{:>5}  host={:<5} AS{} {}",
+                    a.id,
+                    a.host_id.unwrap_or(0),
+                    a.asn,
+                    a.name.as_deref().unwrap_or("")
+                )
+            });
             Ok(())
         }
         AsnCmd::Remove { host, asn } => {
             let asn = parse_asn(&asn)?;
             let h = find::host_by(conn, &host)?;
-            let n = diesel::delete(host_peer_asn::table.filter(host_peer_asn::host_id.eq(h.id)).filter(host_peer_asn::asn.eq(asn)))
-                .execute(conn)?;
+            let n = diesel::delete(
+                host_peer_asn::table
+                    .filter(host_peer_asn::host_id.eq(h.id))
+                    .filter(host_peer_asn::asn.eq(asn)),
+            )
+            .execute(conn)?;
             if n == 0 {
-                return Err(AdminError::not_found("peer ASN", format!("{asn} on {}", h.name)));
+                return Err(AdminError::not_found(
+                    "peer ASN",
+                    format!("{asn} on {}", h.name),
+                ));
             }
             println!("removed peer ASN {asn} from {}", h.name);
             Ok(())

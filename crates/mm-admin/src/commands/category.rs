@@ -89,16 +89,27 @@ pub fn directory_id(conn: &mut DbConn, name: &str) -> Result<i32> {
             ctime: Some(0),
         })
         .execute(conn)?;
-    Ok(directory::table.filter(directory::name.eq(name)).select(directory::id).first(conn)?)
+    Ok(directory::table
+        .filter(directory::name.eq(name))
+        .select(directory::id)
+        .first(conn)?)
 }
 
 fn view(conn: &mut DbConn, c: Category) -> Result<CategoryView> {
     let topdir = match c.topdir_id {
-        Some(id) => directory::table.find(id).select(directory::name).first(conn).optional()?,
+        Some(id) => directory::table
+            .find(id)
+            .select(directory::name)
+            .first(conn)
+            .optional()?,
         None => None,
     };
     let product = match c.product_id {
-        Some(id) => product::table.find(id).select(product::name).first(conn).optional()?,
+        Some(id) => product::table
+            .find(id)
+            .select(product::name)
+            .first(conn)
+            .optional()?,
         None => None,
     };
     let hosts = host_category::table
@@ -109,7 +120,13 @@ fn view(conn: &mut DbConn, c: Category) -> Result<CategoryView> {
         .filter(category_directory::category_id.eq(c.id))
         .count()
         .get_result(conn)?;
-    Ok(CategoryView { category: c, topdir, product, hosts, directories })
+    Ok(CategoryView {
+        category: c,
+        topdir,
+        product,
+        hosts,
+        directories,
+    })
 }
 
 pub fn run(conn: &mut DbConn, cmd: CategoryCmd) -> Result<()> {

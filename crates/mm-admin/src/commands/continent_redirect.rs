@@ -31,10 +31,16 @@ pub fn run(conn: &mut DbConn, cmd: ContinentRedirectCmd) -> Result<()> {
             let cc = find::country_code(&country)?;
             let ct = continent.to_ascii_uppercase();
             if !CONTINENTS.contains(&ct.as_str()) {
-                return Err(AdminError::Invalid(format!("unknown continent {continent:?}: expected one of {}", CONTINENTS.join(" "))));
+                return Err(AdminError::Invalid(format!(
+                    "unknown continent {continent:?}: expected one of {}",
+                    CONTINENTS.join(" ")
+                )));
             }
             diesel::insert_into(country_continent_redirect::table)
-                .values(&NewCountryContinentRedirect { country: cc.clone(), continent: ct.clone() })
+                .values(&NewCountryContinentRedirect {
+                    country: cc.clone(),
+                    continent: ct.clone(),
+                })
                 .execute(conn)
                 .map_err(conflict_on_unique(|| format!("{cc} is already redirected")))?;
             println!("clients in {cc} now use {ct} mirrors");
@@ -50,8 +56,11 @@ pub fn run(conn: &mut DbConn, cmd: ContinentRedirectCmd) -> Result<()> {
         }
         ContinentRedirectCmd::Remove { country } => {
             let cc = find::country_code(&country)?;
-            let n = diesel::delete(country_continent_redirect::table.filter(country_continent_redirect::country.eq(&cc)))
-                .execute(conn)?;
+            let n = diesel::delete(
+                country_continent_redirect::table
+                    .filter(country_continent_redirect::country.eq(&cc)),
+            )
+            .execute(conn)?;
             if n == 0 {
                 return Err(AdminError::not_found("continent redirect", cc));
             }

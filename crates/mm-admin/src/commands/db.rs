@@ -56,7 +56,10 @@ pub fn run(conn: &mut DbConn, cmd: DbCmd) -> Result<()> {
         }
         DbCmd::Adopt => {
             let applied = db::adopt(conn)?;
-            println!("adopted the database; applied {} migration(s)", applied.len());
+            println!(
+                "adopted the database; applied {} migration(s)",
+                applied.len()
+            );
         }
     }
     Ok(())

@@ -27,7 +27,9 @@ pub fn run(conn: &mut DbConn, cmd: EmbargoCmd) -> Result<()> {
         EmbargoCmd::Add { country } => {
             let cc = find::country_code(&country)?;
             diesel::insert_into(embargoed_country::table)
-                .values(&NewEmbargoedCountry { country_code: cc.clone() })
+                .values(&NewEmbargoedCountry {
+                    country_code: cc.clone(),
+                })
                 .execute(conn)
                 .map_err(conflict_on_unique(|| format!("{cc} is already embargoed")))?;
             println!("embargoed {cc}");
@@ -43,7 +45,10 @@ pub fn run(conn: &mut DbConn, cmd: EmbargoCmd) -> Result<()> {
         }
         EmbargoCmd::Remove { country } => {
             let cc = find::country_code(&country)?;
-            let n = diesel::delete(embargoed_country::table.filter(embargoed_country::country_code.eq(&cc))).execute(conn)?;
+            let n = diesel::delete(
+                embargoed_country::table.filter(embargoed_country::country_code.eq(&cc)),
+            )
+            .execute(conn)?;
             if n == 0 {
                 return Err(AdminError::not_found("embargoed country", cc));
             }

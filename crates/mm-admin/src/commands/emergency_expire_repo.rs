@@ -36,7 +36,10 @@ pub struct Opts {
 }
 
 fn repositories(conn: &mut DbConn, opts: &Opts) -> Result<Vec<Repository>> {
-    let mut q = repository::table.select(Repository::as_select()).order(repository::id).into_boxed();
+    let mut q = repository::table
+        .select(Repository::as_select())
+        .order(repository::id)
+        .into_boxed();
     let what;
     if let Some(prefix) = &opts.repo {
         q = q.filter(repository::prefix.eq(prefix.clone()));
@@ -54,7 +57,10 @@ fn repositories(conn: &mut DbConn, opts: &Opts) -> Result<Vec<Repository>> {
             None => prefix.clone(),
         };
     } else {
-        let (p, v) = (opts.product.as_deref().unwrap_or(""), opts.version.as_deref().unwrap_or(""));
+        let (p, v) = (
+            opts.product.as_deref().unwrap_or(""),
+            opts.version.as_deref().unwrap_or(""),
+        );
         let product = crate::find::product_by(conn, p)?;
         let version_id: i32 = version::table
             .filter(version::product_id.eq(product.id))

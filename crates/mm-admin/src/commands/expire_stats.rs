@@ -30,7 +30,9 @@ pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
     let prop_days = opts.propagation_days.unwrap_or(opts.days);
     let access_days = opts.access_days.unwrap_or(opts.days);
     if opts.days == 0 || prop_days == 0 || access_days == 0 {
-        return Err(AdminError::Invalid("keeping 0 days would delete today's statistics: give at least 1".into()));
+        return Err(AdminError::Invalid(
+            "keeping 0 days would delete today's statistics: give at least 1".into(),
+        ));
     }
     conn.transaction(|conn| {
         let now = chrono::Utc::now().naive_utc();

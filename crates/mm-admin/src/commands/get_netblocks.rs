@@ -64,7 +64,9 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(io)?;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io)?;
     }
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
@@ -79,7 +81,12 @@ pub fn run(opts: &Opts) -> Result<()> {
         log::warn!("{} line {}: {}", opts.source, b.line, b.problem);
     }
     if parsed.bad.len() > opts.max_bad {
-        let first: Vec<String> = parsed.bad.iter().take(3).map(|b| format!("line {}: {}", b.line, b.problem)).collect();
+        let first: Vec<String> = parsed
+            .bad
+            .iter()
+            .take(3)
+            .map(|b| format!("line {}: {}", b.line, b.problem))
+            .collect();
         return Err(AdminError::Invalid(format!(
             "{} malformed lines in {} ({}); {} left unchanged",
             parsed.bad.len(),

@@ -119,9 +119,16 @@ pub struct UrlView {
 /// Build views for the given hosts with one query per related table.
 pub fn views(conn: &mut DbConn, hosts: Vec<Host>) -> Result<Vec<HostView>> {
     let ids: Vec<i32> = hosts.iter().map(|h| h.id).collect();
-    let sites: HashMap<i32, String> = site::table.select((site::id, site::name)).load(conn)?.into_iter().collect();
-    let cats: HashMap<i32, String> =
-        category::table.select((category::id, category::name)).load(conn)?.into_iter().collect();
+    let sites: HashMap<i32, String> = site::table
+        .select((site::id, site::name))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    let cats: HashMap<i32, String> = category::table
+        .select((category::id, category::name))
+        .load(conn)?
+        .into_iter()
+        .collect();
     let hcs = host_category::table
         .select(HostCategory::as_select())
         .filter(host_category::host_id.eq_any(&ids))
@@ -135,13 +142,19 @@ pub fn views(conn: &mut DbConn, hosts: Vec<Host>) -> Result<Vec<HostView>> {
         .order(host_category_url::id)
         .load(conn)?
     {
-        urls.entry(u.host_category_id).or_default().push(UrlView { url: u.url, private: u.private });
+        urls.entry(u.host_category_id).or_default().push(UrlView {
+            url: u.url,
+            private: u.private,
+        });
     }
     let mut by_host: HashMap<i32, Vec<HostCategoryView>> = HashMap::new();
     for hc in hcs {
         let Some(hid) = hc.host_id else { continue };
         by_host.entry(hid).or_default().push(HostCategoryView {
-            category: hc.category_id.and_then(|c| cats.get(&c).cloned()).unwrap_or_default(),
+            category: hc
+                .category_id
+                .and_then(|c| cats.get(&c).cloned())
+                .unwrap_or_default(),
             always_up2date: hc.always_up2date,
             urls: urls.remove(&hc.id).unwrap_or_default(),
         });
@@ -209,11 +222,22 @@ fn text(v: &HostView) -> String {
     }
     s += &format!(
         "last crawled: {}  crawl failures: {}\n",
-        v.host.last_crawled.map(|t| t.to_string()).unwrap_or_else(|| "never".into()),
+        v.host
+            .last_crawled
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "never".into()),
         v.host.crawl_failures
     );
     for c in &v.categories {
-        s += &format!("category {}{}\n", c.category, if c.always_up2date { " (always up to date)" } else { "" });
+        s += &format!(
+            "category {}{}\n",
+            c.category,
+            if c.always_up2date {
+                " (always up to date)"
+            } else {
+                ""
+            }
+        );
         for u in &c.urls {
             s += &format!("  {}{}\n", u.url, if u.private { " (private)" } else { "" });
         }
@@ -222,7 +246,14 @@ fn text(v: &HostView) -> String {
         s += &format!("netblocks: {}\n", v.netblocks.join(" "));
     }
     if !v.peer_asns.is_empty() {
-        s += &format!("peer ASNs: {}\n", v.peer_asns.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" "));
+        s += &format!(
+            "peer ASNs: {}\n",
+            v.peer_asns
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
     }
     if !v.countries_allowed.is_empty() {
         s += &format!("countries allowed: {}\n", v.countries_allowed.join(" "));
@@ -236,25 +267,39 @@ pub fn delete_host(conn: &mut DbConn, host_id: i32) -> Result<()> {
         .filter(host_category::host_id.eq(host_id))
         .select(host_category::id)
         .load(conn)?;
-    diesel::delete(host_category_dir::table.filter(host_category_dir::host_category_id.eq_any(&hcs))).execute(conn)?;
-    diesel::delete(host_category_url::table.filter(host_category_url::host_category_id.eq_any(&hcs))).execute(conn)?;
+    diesel::delete(
+        host_category_dir::table.filter(host_category_dir::host_category_id.eq_any(&hcs)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        host_category_url::table.filter(host_category_url::host_category_id.eq_any(&hcs)),
+    )
+    .execute(conn)?;
     diesel::delete(host_category::table.filter(host_category::id.eq_any(&hcs))).execute(conn)?;
-    diesel::delete(host_netblock::table.filter(host_netblock::host_id.eq(host_id))).execute(conn)?;
-    diesel::delete(host_peer_asn::table.filter(host_peer_asn::host_id.eq(host_id))).execute(conn)?;
-    diesel::delete(host_country_allowed::table.filter(host_country_allowed::host_id.eq(host_id))).execute(conn)?;
+    diesel::delete(host_netblock::table.filter(host_netblock::host_id.eq(host_id)))
+        .execute(conn)?;
+    diesel::delete(host_peer_asn::table.filter(host_peer_asn::host_id.eq(host_id)))
+        .execute(conn)?;
+    diesel::delete(host_country_allowed::table.filter(host_country_allowed::host_id.eq(host_id)))
+        .execute(conn)?;
     diesel::delete(host_acl_ip::table.filter(host_acl_ip::host_id.eq(host_id))).execute(conn)?;
     diesel::delete(host_stats::table.filter(host_stats::host_id.eq(host_id))).execute(conn)?;
     diesel::delete(host_country::table.filter(host_country::host_id.eq(host_id))).execute(conn)?;
-    diesel::delete(host_location::table.filter(host_location::host_id.eq(host_id))).execute(conn)?;
-    diesel::delete(directory_exclusive_host::table.filter(directory_exclusive_host::host_id.eq(host_id)))
+    diesel::delete(host_location::table.filter(host_location::host_id.eq(host_id)))
         .execute(conn)?;
+    diesel::delete(
+        directory_exclusive_host::table.filter(directory_exclusive_host::host_id.eq(host_id)),
+    )
+    .execute(conn)?;
     diesel::delete(host::table.find(host_id)).execute(conn)?;
     Ok(())
 }
 
 fn check_bandwidth(b: i32) -> Result<i32> {
     if b < 1 {
-        return Err(AdminError::Invalid(format!("bandwidth {b} must be at least 1 Mbit/s")));
+        return Err(AdminError::Invalid(format!(
+            "bandwidth {b} must be at least 1 Mbit/s"
+        )));
     }
     Ok(b)
 }
@@ -292,13 +337,21 @@ pub fn run(conn: &mut DbConn, cmd: HostCmd) -> Result<()> {
             diesel::insert_into(host::table)
                 .values(&new)
                 .execute(conn)
-                .map_err(conflict_on_unique(|| format!("site {:?} already has a host {name:?}", s.name)))?;
+                .map_err(conflict_on_unique(|| {
+                    format!("site {:?} already has a host {name:?}", s.name)
+                }))?;
             let h = find::host_by(conn, &format!("{}/{}", s.id, name))?;
             println!("added host {} (id {}) to site {}", h.name, h.id, s.name);
             Ok(())
         }
-        HostCmd::List { site: site_key, json } => {
-            let mut q = host::table.select(Host::as_select()).order(host::id).into_boxed();
+        HostCmd::List {
+            site: site_key,
+            json,
+        } => {
+            let mut q = host::table
+                .select(Host::as_select())
+                .order(host::id)
+                .into_boxed();
             if let Some(k) = site_key {
                 let s = find::site_by(conn, &k)?;
                 q = q.filter(host::site_id.eq(s.id));
@@ -317,7 +370,10 @@ pub fn run(conn: &mut DbConn, cmd: HostCmd) -> Result<()> {
                         h.bandwidth_int.unwrap_or(0),
                         output::yn(h.private),
                         output::yn(h.admin_active && h.user_active),
-                        h.disable_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                        h.disable_reason
+                            .as_deref()
+                            .map(|r| format!(" ({r})"))
+                            .unwrap_or_default()
                     )
                 });
             }
@@ -350,10 +406,14 @@ pub fn run(conn: &mut DbConn, cmd: HostCmd) -> Result<()> {
                 diesel::update(t).set(host::name.eq(v)).execute(conn)?;
             }
             if let Some(v) = country {
-                diesel::update(t).set(host::country.eq(find::country_code(&v)?)).execute(conn)?;
+                diesel::update(t)
+                    .set(host::country.eq(find::country_code(&v)?))
+                    .execute(conn)?;
             }
             if let Some(v) = bandwidth {
-                diesel::update(t).set(host::bandwidth_int.eq(check_bandwidth(v)?)).execute(conn)?;
+                diesel::update(t)
+                    .set(host::bandwidth_int.eq(check_bandwidth(v)?))
+                    .execute(conn)?;
             }
             if let Some(v) = private {
                 diesel::update(t).set(host::private.eq(v)).execute(conn)?;
@@ -362,29 +422,42 @@ pub fn run(conn: &mut DbConn, cmd: HostCmd) -> Result<()> {
                 diesel::update(t).set(host::internet2.eq(v)).execute(conn)?;
             }
             if let Some(v) = internet2_clients {
-                diesel::update(t).set(host::internet2_clients.eq(v)).execute(conn)?;
+                diesel::update(t)
+                    .set(host::internet2_clients.eq(v))
+                    .execute(conn)?;
             }
             if let Some(v) = asn {
                 diesel::update(t).set(host::asn.eq(v)).execute(conn)?;
             }
             if let Some(v) = asn_clients {
-                diesel::update(t).set(host::asn_clients.eq(v)).execute(conn)?;
+                diesel::update(t)
+                    .set(host::asn_clients.eq(v))
+                    .execute(conn)?;
             }
             if let Some(v) = max_connections {
-                diesel::update(t).set(host::max_connections.eq(v.max(1))).execute(conn)?;
+                diesel::update(t)
+                    .set(host::max_connections.eq(v.max(1)))
+                    .execute(conn)?;
             }
             if let Some(v) = comment {
                 diesel::update(t).set(host::comment.eq(v)).execute(conn)?;
             }
             if let Some(v) = admin_active {
-                diesel::update(t).set(host::admin_active.eq(v)).execute(conn)?;
+                diesel::update(t)
+                    .set(host::admin_active.eq(v))
+                    .execute(conn)?;
             }
             if let Some(v) = user_active {
-                diesel::update(t).set(host::user_active.eq(v)).execute(conn)?;
+                diesel::update(t)
+                    .set(host::user_active.eq(v))
+                    .execute(conn)?;
                 if v {
                     // Re-enabling clears the crawler's auto-disable bookkeeping.
                     diesel::update(t)
-                        .set((host::disable_reason.eq(None::<String>), host::crawl_failures.eq(0)))
+                        .set((
+                            host::disable_reason.eq(None::<String>),
+                            host::crawl_failures.eq(0),
+                        ))
                         .execute(conn)?;
                 }
             }

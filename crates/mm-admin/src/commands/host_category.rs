@@ -61,7 +61,10 @@ fn row(conn: &mut DbConn, hc: HostCategory) -> Result<Row> {
         None => String::new(),
     };
     let category = match hc.category_id {
-        Some(id) => category::table.find(id).select(category::name).first(conn)?,
+        Some(id) => category::table
+            .find(id)
+            .select(category::name)
+            .first(conn)?,
         None => String::new(),
     };
     let urls = host_category_url::table
@@ -71,8 +74,19 @@ fn row(conn: &mut DbConn, hc: HostCategory) -> Result<Row> {
         .load(conn)?;
     let dirs = host_category_dir::table.filter(host_category_dir::host_category_id.eq(hc.id));
     let directories = dirs.count().get_result(conn)?;
-    let up2date_directories = dirs.filter(host_category_dir::up2date.eq(true)).count().get_result(conn)?;
-    Ok(Row { id: hc.id, host, category, always_up2date: hc.always_up2date, urls, directories, up2date_directories })
+    let up2date_directories = dirs
+        .filter(host_category_dir::up2date.eq(true))
+        .count()
+        .get_result(conn)?;
+    Ok(Row {
+        id: hc.id,
+        host,
+        category,
+        always_up2date: hc.always_up2date,
+        urls,
+        directories,
+        up2date_directories,
+    })
 }
 
 fn line(r: &Row) -> String {
@@ -90,30 +104,55 @@ fn line(r: &Row) -> String {
 
 pub fn run(conn: &mut DbConn, cmd: HostCategoryCmd) -> Result<()> {
     conn.transaction(|conn| match cmd {
-        HostCategoryCmd::Add { host, category, always_up2date } => {
+        HostCategoryCmd::Add {
+            host,
+            category,
+            always_up2date,
+        } => {
             let h = find::host_by(conn, &host)?;
             let c = find::category_by(conn, &category)?;
             if find::host_category_by(conn, &h, &c).is_ok() {
-                return Err(AdminError::Conflict(format!("host {} already carries {}", h.name, c.name)));
+                return Err(AdminError::Conflict(format!(
+                    "host {} already carries {}",
+                    h.name, c.name
+                )));
             }
             diesel::insert_into(host_category::table)
-                .values(&NewHostCategory { host_id: Some(h.id), category_id: Some(c.id), always_up2date })
+                .values(&NewHostCategory {
+                    host_id: Some(h.id),
+                    category_id: Some(c.id),
+                    always_up2date,
+                })
                 .execute(conn)?;
             let hc = find::host_category_by(conn, &h, &c)?;
-            println!("host {} now carries {} (host-category id {})", h.name, c.name, hc.id);
+            println!(
+                "host {} now carries {} (host-category id {})",
+                h.name, c.name, hc.id
+            );
             Ok(())
         }
         HostCategoryCmd::List { host, json } => {
-            let mut q = host_category::table.select(HostCategory::as_select()).order(host_category::id).into_boxed();
+            let mut q = host_category::table
+                .select(HostCategory::as_select())
+                .order(host_category::id)
+                .into_boxed();
             if let Some(k) = host {
                 let h = find::host_by(conn, &k)?;
                 q = q.filter(host_category::host_id.eq(h.id));
             }
-            let rows = q.load(conn)?.into_iter().map(|hc| row(conn, hc)).collect::<Result<Vec<_>>>()?;
+            let rows = q
+                .load(conn)?
+                .into_iter()
+                .map(|hc| row(conn, hc))
+                .collect::<Result<Vec<_>>>()?;
             output::print(&rows, json, line);
             Ok(())
         }
-        HostCategoryCmd::Show { host, category, json } => {
+        HostCategoryCmd::Show {
+            host,
+            category,
+            json,
+        } => {
             let h = find::host_by(conn, &host)?;
             let c = find::category_by(conn, &category)?;
             let hc = find::host_category_by(conn, &h, &c)?;
@@ -121,7 +160,11 @@ pub fn run(conn: &mut DbConn, cmd: HostCategoryCmd) -> Result<()> {
             output::print_one(&r, json, |r| format!("{}\n{}", line(r), r.urls.join("\n")));
             Ok(())
         }
-        HostCategoryCmd::Edit { host, category, always_up2date } => {
+        HostCategoryCmd::Edit {
+            host,
+            category,
+            always_up2date,
+        } => {
             let h = find::host_by(conn, &host)?;
             let c = find::category_by(conn, &category)?;
             let hc = find::host_category_by(conn, &h, &c)?;
@@ -135,8 +178,14 @@ pub fn run(conn: &mut DbConn, cmd: HostCategoryCmd) -> Result<()> {
             let h = find::host_by(conn, &host)?;
             let c = find::category_by(conn, &category)?;
             let hc = find::host_category_by(conn, &h, &c)?;
-            diesel::delete(host_category_dir::table.filter(host_category_dir::host_category_id.eq(hc.id))).execute(conn)?;
-            diesel::delete(host_category_url::table.filter(host_category_url::host_category_id.eq(hc.id))).execute(conn)?;
+            diesel::delete(
+                host_category_dir::table.filter(host_category_dir::host_category_id.eq(hc.id)),
+            )
+            .execute(conn)?;
+            diesel::delete(
+                host_category_url::table.filter(host_category_url::host_category_id.eq(hc.id)),
+            )
+            .execute(conn)?;
             diesel::delete(host_category::table.find(hc.id)).execute(conn)?;
             println!("host {} no longer carries {}", h.name, c.name);
             Ok(())

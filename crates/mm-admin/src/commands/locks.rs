@@ -30,9 +30,18 @@ pub enum LocksCmd {
 }
 
 pub fn run(cfg: &Config, opts: &Opts) -> Result<()> {
-    if let Some(LocksCmd::Hold { name, seconds, wait }) = &opts.action {
+    if let Some(LocksCmd::Hold {
+        name,
+        seconds,
+        wait,
+    }) = &opts.action
+    {
         let guard = mm_core::lock::acquire(&cfg.lock_dir, name, *wait)?;
-        println!("holding {} (pid {})", guard.path().display(), std::process::id());
+        println!(
+            "holding {} (pid {})",
+            guard.path().display(),
+            std::process::id()
+        );
         match seconds {
             Some(s) => std::thread::sleep(std::time::Duration::from_secs(*s)),
             None => loop {
@@ -51,7 +60,10 @@ pub fn run(cfg: &Config, opts: &Opts) -> Result<()> {
             format!(
                 "{:<32} HELD by pid {} since {} ({})",
                 l.name,
-                l.holder.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+                l.holder
+                    .pid
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "?".into()),
                 l.holder.started.as_deref().unwrap_or("?"),
                 l.holder.command.as_deref().unwrap_or("")
             )

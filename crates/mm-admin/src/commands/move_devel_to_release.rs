@@ -25,7 +25,12 @@ pub struct Opts {
 
 pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
     conn.transaction(|conn| {
-        let report = releases::move_devel_to_release(conn, &opts.version, opts.category.as_deref(), opts.dry_run)?;
+        let report = releases::move_devel_to_release(
+            conn,
+            &opts.version,
+            opts.category.as_deref(),
+            opts.dry_run,
+        )?;
         super::move_to_archive::print_report(&report, opts.dry_run, opts.json);
         Ok(())
     })

@@ -28,8 +28,13 @@ pub struct Opts {
 
 pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
     conn.transaction(|conn| {
-        let report =
-            releases::move_to_archive(conn, &opts.version, &opts.category, &opts.archive_category, opts.dry_run)?;
+        let report = releases::move_to_archive(
+            conn,
+            &opts.version,
+            &opts.category,
+            &opts.archive_category,
+            opts.dry_run,
+        )?;
         print_report(&report, opts.dry_run, opts.json);
         Ok(())
     })
@@ -38,7 +43,10 @@ pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
 /// `OLD => NEW` per moved repository (as MM2 prints), then the skipped ones on stderr.
 pub fn print_report(report: &MoveReport, dry_run: bool, json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(report).expect("report serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).expect("report serialises")
+        );
         return;
     }
     for m in &report.moved {

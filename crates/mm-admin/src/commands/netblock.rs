@@ -32,7 +32,11 @@ pub enum NetblockCmd {
 
 pub fn run(conn: &mut DbConn, cmd: NetblockCmd) -> Result<()> {
     conn.transaction(|conn| match cmd {
-        NetblockCmd::Add { host, netblock, name } => {
+        NetblockCmd::Add {
+            host,
+            netblock,
+            name,
+        } => {
             let nb = mm_core::net::normalize_netblock(&netblock).map_err(AdminError::Invalid)?;
             let h = find::host_by(conn, &host)?;
             let exists: i64 = host_netblock::table
@@ -41,23 +45,39 @@ pub fn run(conn: &mut DbConn, cmd: NetblockCmd) -> Result<()> {
                 .count()
                 .get_result(conn)?;
             if exists > 0 {
-                return Err(AdminError::Conflict(format!("host {} already has netblock {nb}", h.name)));
+                return Err(AdminError::Conflict(format!(
+                    "host {} already has netblock {nb}",
+                    h.name
+                )));
             }
             diesel::insert_into(host_netblock::table)
-                .values(&NewHostNetblock { host_id: Some(h.id), netblock: Some(nb.clone()), name })
+                .values(&NewHostNetblock {
+                    host_id: Some(h.id),
+                    netblock: Some(nb.clone()),
+                    name,
+                })
                 .execute(conn)?;
             println!("added netblock {nb} to {}", h.name);
             Ok(())
         }
         NetblockCmd::List { host, json } => {
-            let mut q = host_netblock::table.select(HostNetblock::as_select()).order(host_netblock::id).into_boxed();
+            let mut q = host_netblock::table
+                .select(HostNetblock::as_select())
+                .order(host_netblock::id)
+                .into_boxed();
             if let Some(k) = host {
                 let h = find::host_by(conn, &k)?;
                 q = q.filter(host_netblock::host_id.eq(h.id));
             }
             let rows = q.load(conn)?;
             output::print(&rows, json, |n| {
-                format!("{:>5}  host={:<5} {} {}", n.id, n.host_id.unwrap_or(0), n.netblock.as_deref().unwrap_or(""), n.name.as_deref().unwrap_or(""))
+                format!(
+                    "{:>5}  host={:<5} {} {}",
+                    n.id,
+                    n.host_id.unwrap_or(0),
+                    n.netblock.as_deref().unwrap_or(""),
+                    n.name.as_deref().unwrap_or("")
+                )
             });
             Ok(())
         }
@@ -67,11 +87,18 @@ pub fn run(conn: &mut DbConn, cmd: NetblockCmd) -> Result<()> {
             let n = diesel::delete(
                 host_netblock::table
                     .filter(host_netblock::host_id.eq(h.id))
-                    .filter(host_netblock::netblock.eq(&nb).or(host_netblock::netblock.eq(&netblock))),
+                    .filter(
+                        host_netblock::netblock
+                            .eq(&nb)
+                            .or(host_netblock::netblock.eq(&netblock)),
+                    ),
             )
             .execute(conn)?;
             if n == 0 {
-                return Err(AdminError::not_found("netblock", format!("{nb} on {}", h.name)));
+                return Err(AdminError::not_found(
+                    "netblock",
+                    format!("{nb} on {}", h.name),
+                ));
             }
             println!("removed netblock {nb} from {}", h.name);
             Ok(())

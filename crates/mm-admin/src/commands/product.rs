@@ -42,39 +42,78 @@ pub enum ProductCmd {
 
 pub fn run(conn: &mut DbConn, cmd: ProductCmd) -> Result<()> {
     conn.transaction(|conn| match cmd {
-        ProductCmd::Add { name, no_publiclist } => {
+        ProductCmd::Add {
+            name,
+            no_publiclist,
+        } => {
             diesel::insert_into(product::table)
-                .values(&NewProduct { name: name.clone(), publiclist: !no_publiclist })
+                .values(&NewProduct {
+                    name: name.clone(),
+                    publiclist: !no_publiclist,
+                })
                 .execute(conn)
-                .map_err(conflict_on_unique(|| format!("product {name:?} already exists")))?;
+                .map_err(conflict_on_unique(|| {
+                    format!("product {name:?} already exists")
+                }))?;
             println!("added product {name}");
             Ok(())
         }
         ProductCmd::List { json } => {
-            let rows = product::table.select(Product::as_select()).order(product::id).load(conn)?;
-            output::print(&rows, json, |p| format!("{:>4}  {} publiclist={}", p.id, p.name, output::yn(p.publiclist)));
+            let rows = product::table
+                .select(Product::as_select())
+                .order(product::id)
+                .load(conn)?;
+            output::print(&rows, json, |p| {
+                format!(
+                    "{:>4}  {} publiclist={}",
+                    p.id,
+                    p.name,
+                    output::yn(p.publiclist)
+                )
+            });
             Ok(())
         }
         ProductCmd::Show { product, json } => {
             let p = find::product_by(conn, &product)?;
-            output::print_one(&p, json, |p| format!("product {} (id {}) publiclist={}", p.name, p.id, output::yn(p.publiclist)));
+            output::print_one(&p, json, |p| {
+                format!(
+                    "product {} (id {}) publiclist={}",
+                    p.name,
+                    p.id,
+                    output::yn(p.publiclist)
+                )
+            });
             Ok(())
         }
-        ProductCmd::Edit { product, name, publiclist } => {
+        ProductCmd::Edit {
+            product,
+            name,
+            publiclist,
+        } => {
             let p = find::product_by(conn, &product)?;
             if let Some(n) = name {
-                diesel::update(product::table.find(p.id)).set(product::name.eq(n)).execute(conn)?;
+                diesel::update(product::table.find(p.id))
+                    .set(product::name.eq(n))
+                    .execute(conn)?;
             }
             if let Some(v) = publiclist {
-                diesel::update(product::table.find(p.id)).set(product::publiclist.eq(v)).execute(conn)?;
+                diesel::update(product::table.find(p.id))
+                    .set(product::publiclist.eq(v))
+                    .execute(conn)?;
             }
             println!("updated product {}", p.id);
             Ok(())
         }
         ProductCmd::Remove { product } => {
             let p = find::product_by(conn, &product)?;
-            let used: i64 = version::table.filter(version::product_id.eq(p.id)).count().get_result(conn)?;
-            let cats: i64 = category::table.filter(category::product_id.eq(p.id)).count().get_result(conn)?;
+            let used: i64 = version::table
+                .filter(version::product_id.eq(p.id))
+                .count()
+                .get_result(conn)?;
+            let cats: i64 = category::table
+                .filter(category::product_id.eq(p.id))
+                .count()
+                .get_result(conn)?;
             if used + cats > 0 {
                 return Err(AdminError::Conflict(format!(
                     "product {:?} still has {used} version(s) and {cats} category(ies)",

@@ -15,13 +15,17 @@ pub struct Opts {
 }
 
 fn when(t: Option<chrono::NaiveDateTime>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "never".into())
+    t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| "never".into())
 }
 
 pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
     let cats = conn.transaction(status::status)?;
     if opts.json {
-        println!("{}", serde_json::to_string_pretty(&cats).expect("status serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&cats).expect("status serialises")
+        );
         return Ok(());
     }
     if cats.is_empty() {
@@ -46,7 +50,10 @@ pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
                 p.host_id,
                 p.crawl_failures,
                 if p.user_active { "" } else { ", disabled" },
-                p.disable_reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+                p.disable_reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
             );
         }
     }

@@ -48,8 +48,16 @@ pub enum UrlCmd {
 /// Check a mirror URL: a known scheme, a host part, no spaces.
 pub fn check_url(url: &str) -> Result<String> {
     let u = url.trim().trim_end_matches('/');
-    let ok_scheme = ["http://", "https://", "ftp://", "rsync://"].iter().any(|s| u.starts_with(s));
-    let host = u.split("://").nth(1).unwrap_or("").split('/').next().unwrap_or("");
+    let ok_scheme = ["http://", "https://", "ftp://", "rsync://"]
+        .iter()
+        .any(|s| u.starts_with(s));
+    let host = u
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split('/')
+        .next()
+        .unwrap_or("");
     if !ok_scheme || host.is_empty() || u.chars().any(char::is_whitespace) {
         return Err(AdminError::Invalid(format!(
             "malformed URL {url:?}: expected http://, https://, ftp:// or rsync:// with a host"
@@ -69,7 +77,12 @@ fn by_url(conn: &mut DbConn, url: &str) -> Result<HostCategoryUrl> {
 
 pub fn run(conn: &mut DbConn, cmd: UrlCmd) -> Result<()> {
     conn.transaction(|conn| match cmd {
-        UrlCmd::Add { host, category, url, private } => {
+        UrlCmd::Add {
+            host,
+            category,
+            url,
+            private,
+        } => {
             let url = check_url(&url)?;
             let h = find::host_by(conn, &host)?;
             let c = find::category_by(conn, &category)?;
@@ -86,9 +99,15 @@ pub fn run(conn: &mut DbConn, cmd: UrlCmd) -> Result<()> {
                 )));
             }
             diesel::insert_into(host_category_url::table)
-                .values(&NewHostCategoryUrl { host_category_id: hc.id, url: url.clone(), private })
+                .values(&NewHostCategoryUrl {
+                    host_category_id: hc.id,
+                    url: url.clone(),
+                    private,
+                })
                 .execute(conn)
-                .map_err(conflict_on_unique(|| format!("URL {url} is already registered")))?;
+                .map_err(conflict_on_unique(|| {
+                    format!("URL {url} is already registered")
+                }))?;
             println!("added {url} for {} {}", h.name, c.name);
             Ok(())
         }
@@ -104,26 +123,47 @@ pub fn run(conn: &mut DbConn, cmd: UrlCmd) -> Result<()> {
             }
             let rows = q.load(conn)?;
             output::print(&rows, json, |u| {
-                format!("{:>5}  hc={:<5} {}{}", u.id, u.host_category_id, u.url, if u.private { " (private)" } else { "" })
+                format!(
+                    "{:>5}  hc={:<5} {}{}",
+                    u.id,
+                    u.host_category_id,
+                    u.url,
+                    if u.private { " (private)" } else { "" }
+                )
             });
             Ok(())
         }
         UrlCmd::Show { url, json } => {
             let u = by_url(conn, &url)?;
-            output::print_one(&u, json, |u| format!("{} host-category {} private={}", u.url, u.host_category_id, output::yn(u.private)));
+            output::print_one(&u, json, |u| {
+                format!(
+                    "{} host-category {} private={}",
+                    u.url,
+                    u.host_category_id,
+                    output::yn(u.private)
+                )
+            });
             Ok(())
         }
-        UrlCmd::Edit { url, new_url, private } => {
+        UrlCmd::Edit {
+            url,
+            new_url,
+            private,
+        } => {
             let u = by_url(conn, &url)?;
             if let Some(n) = new_url {
                 let n = check_url(&n)?;
                 diesel::update(host_category_url::table.find(u.id))
                     .set(host_category_url::url.eq(&n))
                     .execute(conn)
-                    .map_err(conflict_on_unique(|| format!("URL {n} is already registered")))?;
+                    .map_err(conflict_on_unique(|| {
+                        format!("URL {n} is already registered")
+                    }))?;
             }
             if let Some(p) = private {
-                diesel::update(host_category_url::table.find(u.id)).set(host_category_url::private.eq(p)).execute(conn)?;
+                diesel::update(host_category_url::table.find(u.id))
+                    .set(host_category_url::private.eq(p))
+                    .execute(conn)?;
             }
             println!("updated URL {}", u.id);
             Ok(())

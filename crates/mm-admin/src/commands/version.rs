@@ -79,10 +79,22 @@ fn by(conn: &mut DbConn, product: &str, name: &str) -> Result<(Product, Version)
 
 pub fn run(conn: &mut DbConn, cmd: VersionCmd) -> Result<()> {
     conn.transaction(|conn| match cmd {
-        VersionCmd::Add { product, name, test, display_name, sortorder, codename, no_display, ordered_mirrorlist } => {
+        VersionCmd::Add {
+            product,
+            name,
+            test,
+            display_name,
+            sortorder,
+            codename,
+            no_display,
+            ordered_mirrorlist,
+        } => {
             let p = find::product_by(conn, &product)?;
             if by(conn, &product, &name).is_ok() {
-                return Err(AdminError::Conflict(format!("{} already has version {name:?}", p.name)));
+                return Err(AdminError::Conflict(format!(
+                    "{} already has version {name:?}",
+                    p.name
+                )));
             }
             diesel::insert_into(version::table)
                 .values(&NewVersion {
@@ -96,12 +108,17 @@ pub fn run(conn: &mut DbConn, cmd: VersionCmd) -> Result<()> {
                     codename,
                 })
                 .execute(conn)
-                .map_err(conflict_on_unique(|| format!("{} already has version {name:?}", p.name)))?;
+                .map_err(conflict_on_unique(|| {
+                    format!("{} already has version {name:?}", p.name)
+                }))?;
             println!("added version {name} of {}", p.name);
             Ok(())
         }
         VersionCmd::List { product, json } => {
-            let mut q = version::table.select(Version::as_select()).order(version::id).into_boxed();
+            let mut q = version::table
+                .select(Version::as_select())
+                .order(version::id)
+                .into_boxed();
             if let Some(k) = product {
                 let p = find::product_by(conn, &k)?;
                 q = q.filter(version::product_id.eq(p.id));
@@ -120,42 +137,80 @@ pub fn run(conn: &mut DbConn, cmd: VersionCmd) -> Result<()> {
             });
             Ok(())
         }
-        VersionCmd::Show { product, name, json } => {
+        VersionCmd::Show {
+            product,
+            name,
+            json,
+        } => {
             let (p, v) = by(conn, &product, &name)?;
             output::print_one(&v, json, |v| {
-                format!("version {} of {} (id {}) test={} display={}", name, p.name, v.id, output::yn(v.is_test), output::yn(v.display))
+                format!(
+                    "version {} of {} (id {}) test={} display={}",
+                    name,
+                    p.name,
+                    v.id,
+                    output::yn(v.is_test),
+                    output::yn(v.display)
+                )
             });
             Ok(())
         }
-        VersionCmd::Edit { product, name, test, display, display_name, sortorder, codename, ordered_mirrorlist } => {
+        VersionCmd::Edit {
+            product,
+            name,
+            test,
+            display,
+            display_name,
+            sortorder,
+            codename,
+            ordered_mirrorlist,
+        } => {
             let (_, v) = by(conn, &product, &name)?;
             let t = version::table.find(v.id);
             if let Some(x) = test {
-                diesel::update(t).set(version::is_test.eq(x)).execute(conn)?;
+                diesel::update(t)
+                    .set(version::is_test.eq(x))
+                    .execute(conn)?;
             }
             if let Some(x) = display {
-                diesel::update(t).set(version::display.eq(x)).execute(conn)?;
+                diesel::update(t)
+                    .set(version::display.eq(x))
+                    .execute(conn)?;
             }
             if let Some(x) = display_name {
-                diesel::update(t).set(version::display_name.eq(x)).execute(conn)?;
+                diesel::update(t)
+                    .set(version::display_name.eq(x))
+                    .execute(conn)?;
             }
             if let Some(x) = sortorder {
-                diesel::update(t).set(version::sortorder.eq(x)).execute(conn)?;
+                diesel::update(t)
+                    .set(version::sortorder.eq(x))
+                    .execute(conn)?;
             }
             if let Some(x) = codename {
-                diesel::update(t).set(version::codename.eq(x)).execute(conn)?;
+                diesel::update(t)
+                    .set(version::codename.eq(x))
+                    .execute(conn)?;
             }
             if let Some(x) = ordered_mirrorlist {
-                diesel::update(t).set(version::ordered_mirrorlist.eq(x)).execute(conn)?;
+                diesel::update(t)
+                    .set(version::ordered_mirrorlist.eq(x))
+                    .execute(conn)?;
             }
             println!("updated version {}", v.id);
             Ok(())
         }
         VersionCmd::Remove { product, name } => {
             let (p, v) = by(conn, &product, &name)?;
-            let repos: i64 = repository::table.filter(repository::version_id.eq(v.id)).count().get_result(conn)?;
+            let repos: i64 = repository::table
+                .filter(repository::version_id.eq(v.id))
+                .count()
+                .get_result(conn)?;
             if repos > 0 {
-                return Err(AdminError::Conflict(format!("version {name} of {} is used by {repos} repositories", p.name)));
+                return Err(AdminError::Conflict(format!(
+                    "version {name} of {} is used by {repos} repositories",
+                    p.name
+                )));
             }
             diesel::delete(version::table.find(v.id)).execute(conn)?;
             println!("removed version {name} of {}", p.name);

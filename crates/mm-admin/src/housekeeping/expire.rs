@@ -35,7 +35,11 @@ const CHUNK: usize = 500;
 /// trusted) and set every `host_category_dir` of that tree not up to date, except for host
 /// categories marked always up to date (the master mirrors). The crawler re-marks mirrors
 /// up to date as it finds the new metadata on them.
-pub fn emergency_expire(conn: &mut DbConn, repo: &Repository, dry_run: bool) -> Result<EmergencyReport> {
+pub fn emergency_expire(
+    conn: &mut DbConn,
+    repo: &Repository,
+    dry_run: bool,
+) -> Result<EmergencyReport> {
     let mut report = EmergencyReport {
         repository: repo.name.clone(),
         prefix: repo.prefix.clone(),
@@ -44,7 +48,10 @@ pub fn emergency_expire(conn: &mut DbConn, repo: &Repository, dry_run: bool) -> 
     let Some(dir_id) = repo.directory_id else {
         return Ok(report);
     };
-    let top: String = directory::table.find(dir_id).select(directory::name).first(conn)?;
+    let top: String = directory::table
+        .find(dir_id)
+        .select(directory::name)
+        .first(conn)?;
     let like = format!("{top}/%");
     let dirs: Vec<(i32, String)> = directory::table
         .filter(directory::name.eq(&top).or(directory::name.like(&like)))
@@ -53,11 +60,15 @@ pub fn emergency_expire(conn: &mut DbConn, repo: &Repository, dry_run: bool) -> 
         .load(conn)?;
     // LIKE treats `_` as a wildcard: keep only the real subtree.
     let prefix = format!("{top}/");
-    let dirs: Vec<(i32, String)> = dirs.into_iter().filter(|(_, n)| *n == top || n.starts_with(&prefix)).collect();
+    let dirs: Vec<(i32, String)> = dirs
+        .into_iter()
+        .filter(|(_, n)| *n == top || n.starts_with(&prefix))
+        .collect();
     report.directory = Some(top);
     report.directories = dirs.len();
     let ids: Vec<i32> = dirs.iter().map(|d| d.0).collect();
-    let names: std::collections::HashMap<i32, &str> = dirs.iter().map(|(i, n)| (*i, n.as_str())).collect();
+    let names: std::collections::HashMap<i32, &str> =
+        dirs.iter().map(|(i, n)| (*i, n.as_str())).collect();
 
     let mut doomed = Vec::new();
     let mut files = Vec::new();
@@ -81,7 +92,11 @@ pub fn emergency_expire(conn: &mut DbConn, repo: &Repository, dry_run: bool) -> 
             }
             doomed.push(fd.id);
             if last_file.as_ref() != Some(&key) {
-                files.push(format!("{}/{}", names.get(&fd.directory_id).copied().unwrap_or("?"), fd.filename));
+                files.push(format!(
+                    "{}/{}",
+                    names.get(&fd.directory_id).copied().unwrap_or("?"),
+                    fd.filename
+                ));
                 last_file = Some(key);
             }
         }
@@ -101,12 +116,15 @@ pub fn emergency_expire(conn: &mut DbConn, repo: &Repository, dry_run: bool) -> 
             let n: i64 = q.count().get_result(conn)?;
             report.marked_not_up2date += n as usize;
         } else {
-            report.marked_not_up2date += diesel::update(q).set(host_category_dir::up2date.eq(false)).execute(conn)?;
+            report.marked_not_up2date += diesel::update(q)
+                .set(host_category_dir::up2date.eq(false))
+                .execute(conn)?;
         }
     }
     if !dry_run {
         for chunk in doomed.chunks(CHUNK) {
-            diesel::delete(file_detail::table.filter(file_detail::id.eq_any(chunk))).execute(conn)?;
+            diesel::delete(file_detail::table.filter(file_detail::id.eq_any(chunk)))
+                .execute(conn)?;
         }
     }
     Ok(report)

@@ -126,7 +126,12 @@ fn origin_as(path: &[&str]) -> Result<Option<u32>, String> {
     }
     let mut last = None;
     for t in &toks {
-        if t.starts_with('{') || t.starts_with('[') || t.starts_with('(') || t.ends_with('}') || t.ends_with(')') {
+        if t.starts_with('{')
+            || t.starts_with('[')
+            || t.starts_with('(')
+            || t.ends_with('}')
+            || t.ends_with(')')
+        {
             continue; // AS sets and confederation segments
         }
         match parse_asn(t) {
@@ -161,7 +166,10 @@ pub fn parse(text: &str) -> Parsed {
             continue;
         }
         let mut bad = |problem: String| {
-            p.bad.push(BadLine { line: lineno, problem: format!("{problem}: {trimmed:?}") });
+            p.bad.push(BadLine {
+                line: lineno,
+                problem: format!("{problem}: {trimmed:?}"),
+            });
         };
         // `show ip bgp` route lines start with status codes; a continuation line starts
         // with blanks (the network column left empty).
@@ -183,7 +191,10 @@ pub fn parse(text: &str) -> Parsed {
                 }
                 (net, toks[1..].to_vec())
             } else {
-                let toks: Vec<&str> = line.trim_start_matches(|c: char| "*>sdhirSR=x ".contains(c)).split_whitespace().collect();
+                let toks: Vec<&str> = line
+                    .trim_start_matches(|c: char| "*>sdhirSR=x ".contains(c))
+                    .split_whitespace()
+                    .collect();
                 match pending_net.take().or(prev_net) {
                     Some(n) if !toks.is_empty() => (n, toks),
                     _ => {
@@ -202,7 +213,10 @@ pub fn parse(text: &str) -> Parsed {
             match (f.get(5).and_then(|n| parse_net(n)), f.get(6)) {
                 (Some(n), Some(path)) if f.len() >= 7 => (n, path.split_whitespace().collect()),
                 _ => {
-                    bad("expected `bgpdump -m` fields TYPE|TIME|B|PEER|PEER_AS|PREFIX|AS_PATH|…".into());
+                    bad(
+                        "expected `bgpdump -m` fields TYPE|TIME|B|PEER|PEER_AS|PREFIX|AS_PATH|…"
+                            .into(),
+                    );
                     continue;
                 }
             }
@@ -221,12 +235,18 @@ pub fn parse(text: &str) -> Parsed {
         let asn = if route_line {
             // Columns: next hop, [metric], [locprf], weight, path…, origin.
             let path: Vec<&str> = match path_col {
-                Some(c) if line.len() > c && line.is_char_boundary(c) => line[c..].split_whitespace().collect(),
+                Some(c) if line.len() > c && line.is_char_boundary(c) => {
+                    line[c..].split_whitespace().collect()
+                }
                 Some(_) => Vec::new(),
                 None => {
                     // Without the header: the last plain number is the origin AS.
                     let tail = &rest[1.min(rest.len())..];
-                    let nums: Vec<&str> = tail.iter().copied().filter(|t| parse_asn(t).is_some()).collect();
+                    let nums: Vec<&str> = tail
+                        .iter()
+                        .copied()
+                        .filter(|t| parse_asn(t).is_some())
+                        .collect();
                     nums.last().map(|t| vec![*t]).unwrap_or_default()
                 }
             };
@@ -291,9 +311,18 @@ mod tests {
 
     #[test]
     fn prefix_and_as_path_lines() {
-        let p = parse("# dump\n192.0.2.0/24 3356 64500\n198.51.100.0/24 64501 i\n\n2001:db8::/32 6939 {64510,64511}\n");
+        let p = parse(
+            "# dump\n192.0.2.0/24 3356 64500\n198.51.100.0/24 64501 i\n\n2001:db8::/32 6939 {64510,64511}\n",
+        );
         assert!(p.bad.is_empty(), "{:?}", p.bad);
-        assert_eq!(lines(&p, Kind::Global), ["192.0.2.0/24 64500", "198.51.100.0/24 64501", "2001:db8::/32 6939"]);
+        assert_eq!(
+            lines(&p, Kind::Global),
+            [
+                "192.0.2.0/24 64500",
+                "198.51.100.0/24 64501",
+                "2001:db8::/32 6939"
+            ]
+        );
     }
 
     #[test]
@@ -318,7 +347,11 @@ Total number of prefixes 5
         assert!(p.bad.is_empty(), "{:?}", p.bad);
         assert_eq!(
             lines(&p, Kind::Global),
-            ["3.0.0.0/8 16509", "203.0.113.0/24 64502", "2001:db8:1234:5678::/64 64503"]
+            [
+                "3.0.0.0/8 16509",
+                "203.0.113.0/24 64502",
+                "2001:db8:1234:5678::/64 64503"
+            ]
         );
     }
 
@@ -343,16 +376,26 @@ Total number of prefixes 5
 
     #[test]
     fn exclusions_duplicates_and_sorting() {
-        let p = parse("2001::/32 64500\n198.51.100.0/24 64501\n192.0.2.0/24 64500\n192.0.2.0/24 64500\n10.1.0.0/16 Unknown\n");
+        let p = parse(
+            "2001::/32 64500\n198.51.100.0/24 64501\n192.0.2.0/24 64500\n192.0.2.0/24 64500\n10.1.0.0/16 Unknown\n",
+        );
         assert!(p.bad.is_empty(), "{:?}", p.bad);
         assert_eq!(p.skipped, 2);
-        assert_eq!(lines(&p, Kind::Internet2), ["192.0.2.0/24 64500", "198.51.100.0/24 64501"]);
-        assert_eq!(lines(&p, Kind::Global), ["198.51.100.0/24 64501", "192.0.2.0/24 64500"]);
+        assert_eq!(
+            lines(&p, Kind::Internet2),
+            ["192.0.2.0/24 64500", "198.51.100.0/24 64501"]
+        );
+        assert_eq!(
+            lines(&p, Kind::Global),
+            ["198.51.100.0/24 64501", "192.0.2.0/24 64500"]
+        );
     }
 
     #[test]
     fn bad_lines_are_reported_with_numbers() {
-        let p = parse("192.0.2.0/24 64500\nhello world\n192.0.2.0/33 64500\n198.51.100.0/24\n198.51.100.0/24 AS-x\n");
+        let p = parse(
+            "192.0.2.0/24 64500\nhello world\n192.0.2.0/33 64500\n198.51.100.0/24\n198.51.100.0/24 AS-x\n",
+        );
         let nums: Vec<usize> = p.bad.iter().map(|b| b.line).collect();
         assert_eq!(nums, [2, 3, 4, 5], "{:?}", p.bad);
         assert_eq!(p.entries.len(), 1);

@@ -77,7 +77,10 @@ pub fn move_devel_to_release(
 ) -> Result<MoveReport> {
     let cats = match category_key {
         Some(k) => vec![find::category_by(conn, k)?],
-        None => category::table.select(Category::as_select()).order(category::id).load(conn)?,
+        None => category::table
+            .select(Category::as_select())
+            .order(category::id)
+            .load(conn)?,
     };
     let from = format!("development/{version_name}");
     let to = format!("releases/{version_name}");
@@ -101,8 +104,13 @@ pub fn move_devel_to_release(
                 continue;
             };
             let Some(new_dir) = directory_named(conn, &target)? else {
-                log::warn!("repository {}: target directory {target} not found", repo.id);
-                report.skipped.push(format!("{dir_name}: target directory {target} not found"));
+                log::warn!(
+                    "repository {}: target directory {target} not found",
+                    repo.id
+                );
+                report
+                    .skipped
+                    .push(format!("{dir_name}: target directory {target} not found"));
                 continue;
             };
             let users: i64 = repository::table
@@ -110,7 +118,9 @@ pub fn move_devel_to_release(
                 .count()
                 .get_result(conn)?;
             if users > 0 || !taken.insert(new_dir.id) {
-                report.skipped.push(format!("{dir_name}: {target} already has a repository"));
+                report
+                    .skipped
+                    .push(format!("{dir_name}: {target} already has a repository"));
                 continue;
             }
             if !dry_run {
@@ -154,10 +164,13 @@ pub fn move_devel_to_release(
 }
 
 fn topdir(conn: &mut DbConn, cat: &Category) -> Result<String> {
-    let id = cat
-        .topdir_id
-        .ok_or_else(|| AdminError::Invalid(format!("category {:?} has no top directory", cat.name)))?;
-    Ok(directory::table.find(id).select(directory::name).first(conn)?)
+    let id = cat.topdir_id.ok_or_else(|| {
+        AdminError::Invalid(format!("category {:?} has no top directory", cat.name))
+    })?;
+    Ok(directory::table
+        .find(id)
+        .select(directory::name)
+        .first(conn)?)
 }
 
 /// The archive copy of `dir` (under `orig_top`): `<archive_top>/<orig_top without pub/>/<rest>`,
@@ -181,10 +194,16 @@ pub fn move_to_archive(
     let orig = find::category_by(conn, orig_key)?;
     let archive = find::category_by(conn, archive_key)?;
     if orig.id == archive.id {
-        return Err(AdminError::Invalid("the archive category is the original category".into()));
+        return Err(AdminError::Invalid(
+            "the archive category is the original category".into(),
+        ));
     }
-    let ver = version_of(conn, &orig, version_name)?
-        .ok_or_else(|| AdminError::not_found("version", format!("{version_name} (of the product of {})", orig.name)))?;
+    let ver = version_of(conn, &orig, version_name)?.ok_or_else(|| {
+        AdminError::not_found(
+            "version",
+            format!("{version_name} (of the product of {})", orig.name),
+        )
+    })?;
     let orig_top = topdir(conn, &orig)?;
     let archive_top = topdir(conn, &archive)?;
     let repos: Vec<(Repository, String)> = repository::table
@@ -197,15 +216,23 @@ pub fn move_to_archive(
     let mut report = MoveReport::default();
     for (repo, dir_name) in repos {
         let Some(target) = archive_path(&dir_name, &orig_top, &archive_top) else {
-            report.skipped.push(format!("{dir_name}: not under {orig_top}"));
+            report
+                .skipped
+                .push(format!("{dir_name}: not under {orig_top}"));
             continue;
         };
         let new_dir = directory_named(conn, &target)?.ok_or_else(|| {
-            AdminError::Invalid(format!("no directory {target} in {} for {dir_name}", archive.name))
+            AdminError::Invalid(format!(
+                "no directory {target} in {} for {dir_name}",
+                archive.name
+            ))
         })?;
         if !dry_run {
             diesel::update(repository::table.find(repo.id))
-                .set((repository::directory_id.eq(new_dir.id), repository::category_id.eq(archive.id)))
+                .set((
+                    repository::directory_id.eq(new_dir.id),
+                    repository::category_id.eq(archive.id),
+                ))
                 .execute(conn)?;
         }
         report.moved.push(Move {
@@ -225,20 +252,48 @@ mod tests {
     #[test]
     fn segments_are_replaced_whole() {
         assert_eq!(
-            replace_segments("pub/fedora/linux/development/41/Everything/x86_64/os", "development/41", "releases/41"),
+            replace_segments(
+                "pub/fedora/linux/development/41/Everything/x86_64/os",
+                "development/41",
+                "releases/41"
+            ),
             Some("pub/fedora/linux/releases/41/Everything/x86_64/os".into())
         );
-        assert_eq!(replace_segments("pub/fedora/linux/development/410/Everything", "development/41", "releases/41"), None);
-        assert_eq!(replace_segments("pub/fedora/linux/development/rawhide/x", "development/41", "releases/41"), None);
+        assert_eq!(
+            replace_segments(
+                "pub/fedora/linux/development/410/Everything",
+                "development/41",
+                "releases/41"
+            ),
+            None
+        );
+        assert_eq!(
+            replace_segments(
+                "pub/fedora/linux/development/rawhide/x",
+                "development/41",
+                "releases/41"
+            ),
+            None
+        );
     }
 
     #[test]
     fn archive_paths() {
         assert_eq!(
-            archive_path("pub/fedora/linux/releases/38/Everything/x86_64/os", "pub/fedora/linux", "pub/archive"),
+            archive_path(
+                "pub/fedora/linux/releases/38/Everything/x86_64/os",
+                "pub/fedora/linux",
+                "pub/archive"
+            ),
             Some("pub/archive/fedora/linux/releases/38/Everything/x86_64/os".into())
         );
-        assert_eq!(archive_path("pub/epel/8/x", "pub/epel", "pub/archive"), Some("pub/archive/epel/8/x".into()));
-        assert_eq!(archive_path("pub/fedora/linuxx/a", "pub/fedora/linux", "pub/archive"), None);
+        assert_eq!(
+            archive_path("pub/epel/8/x", "pub/epel", "pub/archive"),
+            Some("pub/archive/epel/8/x".into())
+        );
+        assert_eq!(
+            archive_path("pub/fedora/linuxx/a", "pub/fedora/linux", "pub/archive"),
+            None
+        );
     }
 }

@@ -45,7 +45,10 @@ type HostRow = (Option<i32>, i32, Host, Option<bool>, Option<bool>);
 
 /// Gather the status of every category, ordered by category id.
 pub fn status(conn: &mut DbConn) -> Result<Vec<CategoryStatus>> {
-    let cats: Vec<Category> = category::table.select(Category::as_select()).order(category::id).load(conn)?;
+    let cats: Vec<Category> = category::table
+        .select(Category::as_select())
+        .order(category::id)
+        .load(conn)?;
     let dir_counts: HashMap<i32, i64> = category_directory::table
         .group_by(category_directory::category_id)
         .select((category_directory::category_id, count_star()))
@@ -53,8 +56,15 @@ pub fn status(conn: &mut DbConn) -> Result<Vec<CategoryStatus>> {
         .into_iter()
         .collect();
     let hcd_counts: Vec<(i32, bool, i64)> = host_category_dir::table
-        .group_by((host_category_dir::host_category_id, host_category_dir::up2date))
-        .select((host_category_dir::host_category_id, host_category_dir::up2date, count_star()))
+        .group_by((
+            host_category_dir::host_category_id,
+            host_category_dir::up2date,
+        ))
+        .select((
+            host_category_dir::host_category_id,
+            host_category_dir::up2date,
+            count_star(),
+        ))
         .load(conn)?;
     let rows: Vec<HostRow> = host_category::table
         .inner_join(host::table.left_join(site::table))
@@ -90,7 +100,11 @@ pub fn status(conn: &mut DbConn) -> Result<Vec<CategoryStatus>> {
         hc_category.insert(hc_id, i as i32);
         let s = &mut out[i];
         s.hosts_total += 1;
-        if h.user_active && h.admin_active && site_user.unwrap_or(true) && site_admin.unwrap_or(true) {
+        if h.user_active
+            && h.admin_active
+            && site_user.unwrap_or(true)
+            && site_admin.unwrap_or(true)
+        {
             s.hosts_active += 1;
         } else {
             s.hosts_disabled += 1;

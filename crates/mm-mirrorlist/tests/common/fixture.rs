@@ -86,13 +86,22 @@ pub fn cache(time: u64) -> MirrorList {
             key: 64500,
             value: vec![6],
         }],
-        host_country_cache: [(1, "DE"), (2, "DE"), (3, "FR"), (4, "US"), (5, "DE"), (6, "US"), (7, "JP"), (8, "DE")]
-            .iter()
-            .map(|(k, v)| IntStringMap {
-                key: *k,
-                value: v.to_string(),
-            })
-            .collect(),
+        host_country_cache: [
+            (1, "DE"),
+            (2, "DE"),
+            (3, "FR"),
+            (4, "US"),
+            (5, "DE"),
+            (6, "US"),
+            (7, "JP"),
+            (8, "DE"),
+        ]
+        .iter()
+        .map(|(k, v)| IntStringMap {
+            key: *k,
+            value: v.to_string(),
+        })
+        .collect(),
         host_bandwidth_cache: (1..=8).map(|h| IntIntMap { key: h, value: 100 }).collect(),
         host_country_allowed_cache: vec![IntRepeatedStringMap {
             key: 7,

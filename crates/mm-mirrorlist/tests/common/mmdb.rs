@@ -128,7 +128,10 @@ pub fn build(entries: &[(&str, &str, &str)]) -> Vec<u8> {
             ("binary_format_minor_version", Val::U16(0)),
             ("build_epoch", Val::U64(1_700_000_000)),
             ("database_type", Val::Str("GeoLite2-Country")),
-            ("description", Val::Map(vec![("en", Val::Str("test database"))])),
+            (
+                "description",
+                Val::Map(vec![("en", Val::Str("test database"))]),
+            ),
             ("ip_version", Val::U16(6)),
             ("languages", Val::Arr(vec![Val::Str("en")])),
             ("node_count", Val::U32(count as u32)),

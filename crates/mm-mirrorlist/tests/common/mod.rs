@@ -128,7 +128,11 @@ impl Server {
             if r.body.contains(&format!("cache_time={time} ")) {
                 return;
             }
-            assert!(Instant::now() < deadline, "cache time {time} never served: {}", r.body);
+            assert!(
+                Instant::now() < deadline,
+                "cache time {time} never served: {}",
+                r.body
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
