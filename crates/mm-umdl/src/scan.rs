@@ -151,32 +151,116 @@ pub fn thin_files(files: &mut Vec<FileEntry>) {
 /// database has for them; a directory whose ctime is unchanged is read with `readdir` only
 /// (its files are not stat'ed, see [`DirInfo::names_only`]). Pass an empty map to stat
 /// everything (`--force`, or nothing known yet).
+///
+/// Directories are read in parallel on rayon's pool (one task per directory): most of a
+/// walk is the kernel reading directories and stat'ing files, which scales with cores.
+/// The first error stops the walk and is returned.
 pub fn walk_local(
     top: &Path,
     excludes: &Excludes,
     known: &HashMap<String, i64>,
 ) -> Result<Tree, UmdlError> {
-    let io = |p: &Path, e: std::io::Error| UmdlError::Scan(format!("{}: {e}", p.display()));
-    let meta = std::fs::metadata(top).map_err(|e| io(top, e))?;
+    let meta = std::fs::metadata(top).map_err(|e| io_error(top, e))?;
     if !meta.is_dir() {
         return Err(UmdlError::Scan(format!(
             "{} is not a directory",
             top.display()
         )));
     }
-    let mut tree = Tree::default();
-    let mut buf = String::new();
-    // (relative path, readable so far, its metadata); subdirectories are stat'ed from
-    // their parent's open handle (`fstatat`), cheaper than a lookup of the whole path
-    let mut stack: Vec<(String, bool, std::fs::Metadata)> = vec![(String::new(), true, meta)];
-    while let Some((rel, parent_readable, meta)) = stack.pop() {
+    let walk = Walk {
+        top,
+        excludes,
+        known,
+        done: std::sync::Mutex::new(Vec::new()),
+        error: std::sync::Mutex::new(None),
+        failed: std::sync::atomic::AtomicBool::new(false),
+    };
+    rayon::scope(|s| {
+        walk.spawn(
+            s,
+            Pending {
+                rel: String::new(),
+                parent_readable: true,
+                meta,
+            },
+        )
+    });
+    if let Some(e) = walk.error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    let done = walk.done.into_inner().unwrap_or_else(|p| p.into_inner());
+    Ok(Tree {
+        dirs: done.into_iter().collect(),
+    })
+}
+
+fn io_error(p: &Path, e: std::io::Error) -> UmdlError {
+    UmdlError::Scan(format!("{}: {e}", p.display()))
+}
+
+/// A directory found by the walk and not read yet: its path relative to the top, whether
+/// its parents are all readable, and its metadata (stat'ed from the parent's entry).
+struct Pending {
+    rel: String,
+    parent_readable: bool,
+    meta: std::fs::Metadata,
+}
+
+/// State shared by the walk's tasks.
+struct Walk<'w> {
+    top: &'w Path,
+    excludes: &'w Excludes,
+    known: &'w HashMap<String, i64>,
+    done: std::sync::Mutex<Vec<(String, DirInfo)>>,
+    error: std::sync::Mutex<Option<UmdlError>>,
+    failed: std::sync::atomic::AtomicBool,
+}
+
+impl<'w> Walk<'w> {
+    fn spawn<'s>(&'s self, s: &rayon::Scope<'s>, dir: Pending) {
+        s.spawn(move |s| {
+            if self.failed.load(std::sync::atomic::Ordering::Relaxed) {
+                return;
+            }
+            match self.read(dir) {
+                Ok((rel, info, subdirs)) => {
+                    for sub in subdirs {
+                        self.spawn(s, sub);
+                    }
+                    self.done
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((rel, info));
+                }
+                Err(e) => {
+                    self.failed
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    self.error
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert(e);
+                }
+            }
+        });
+    }
+
+    /// Read one directory: its [`DirInfo`] and the subdirectories still to read.
+    fn read(&self, dir: Pending) -> Result<(String, DirInfo, Vec<Pending>), UmdlError> {
+        let Pending {
+            rel,
+            parent_readable,
+            meta,
+        } = dir;
+        let io = io_error;
+        let mut buf = String::new();
+        let mut subdirs = Vec::new();
         let path = if rel.is_empty() {
-            top.to_path_buf()
+            self.top.to_path_buf()
         } else {
-            top.join(&rel)
+            self.top.join(&rel)
         };
         let readable = parent_readable && meta.mode() & 0o005 == 0o005;
-        let names_only = known.get(&rel) == Some(&meta.ctime());
+        let names_only = self.known.get(&rel) == Some(&meta.ctime());
         let mut info = DirInfo {
             ctime: meta.ctime(),
             readable,
@@ -189,8 +273,7 @@ pub fn walk_local(
                 log::warn!("{}: {e}; recorded without contents", path.display());
                 info.readable = false;
                 info.names_only = false;
-                tree.dirs.insert(rel, info);
-                continue;
+                return Ok((rel, info, subdirs));
             }
             Err(e) => return Err(io(&path, e)),
         };
@@ -200,7 +283,7 @@ pub fn walk_local(
                 log::warn!("{}: skipping a file name that is not UTF-8", path.display());
                 continue;
             };
-            if excludes.is_excluded_child(&rel, &name, &mut buf) {
+            if self.excludes.is_excluded_child(&rel, &name, &mut buf) {
                 continue;
             }
             // the entry's type comes from readdir (d_type) where the file system gives it
@@ -208,7 +291,11 @@ pub fn walk_local(
             if ft.is_dir() {
                 // a directory entry, not a link: lstat is stat
                 let m = entry.metadata().map_err(|e| io(&entry.path(), e))?;
-                stack.push((join_rel(&rel, &name), readable, m));
+                subdirs.push(Pending {
+                    rel: join_rel(&rel, &name),
+                    parent_readable: readable,
+                    meta: m,
+                });
                 info.subdirs.insert(name);
             } else if ft.is_file() {
                 let (size, timestamp) = if names_only {
@@ -245,9 +332,8 @@ pub fn walk_local(
         } else {
             thin_files(&mut info.files);
         }
-        tree.dirs.insert(rel, info);
+        Ok((rel, info, subdirs))
     }
-    Ok(tree)
 }
 
 /// One listing entry as [`TreeBuilder`] takes it, borrowed from the listing's text.
