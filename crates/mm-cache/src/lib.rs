@@ -36,6 +36,8 @@ pub enum GenError {
         #[source]
         source: diesel::result::Error,
     },
+    #[error("parallel reader: {0}")]
+    Reader(String),
     #[error("cannot write the cache: {0}")]
     Write(#[from] std::io::Error),
     #[error(transparent)]
@@ -49,7 +51,15 @@ pub struct GenOptions {
     pub resolve_netblocks: bool,
     /// Creation time to record (seconds since the epoch); `None` = now.
     pub time: Option<u64>,
+    /// PostgreSQL only: the database URL again, so that `host_category_dir` (the one big
+    /// table) is read on [`PARALLEL_READERS`] more connections while this one loads the
+    /// rest. All connections read one snapshot (`pg_export_snapshot`), so the cache is as
+    /// consistent as a single-connection read. `None`: everything on `conn`.
+    pub parallel_url: Option<String>,
 }
+
+/// Extra connections reading `host_category_dir` when [`GenOptions::parallel_url`] is set.
+pub const PARALLEL_READERS: usize = 2;
 
 fn q<T>(table: &'static str, r: QueryResult<T>) -> Result<T, GenError> {
     r.map_err(|source| GenError::Query { table, source })
@@ -195,6 +205,126 @@ pub fn generate_into(
     conn: &mut DbConn,
     opts: &GenOptions,
     out: &mut dyn Write,
+) -> Result<Generated, GenError> {
+    let url = match (&*conn, &opts.parallel_url) {
+        (DbConn::Pg(_), Some(url)) => url.clone(),
+        _ => return generate_with(conn, opts, out, None),
+    };
+    // One read-only snapshot for every connection.
+    q(
+        "snapshot",
+        diesel::sql_query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(conn),
+    )?;
+    let result = (|| {
+        let snapshot = q(
+            "snapshot",
+            diesel::sql_query("SELECT pg_export_snapshot() AS id").get_result::<Snapshot>(conn),
+        )?
+        .id;
+        let (first, last) = hcd_id_range(conn)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<(i32, i32)>, GenError>>(64);
+        std::thread::scope(|scope| {
+            if let (Some(first), Some(last)) = (first, last) {
+                for k in 0..PARALLEL_READERS {
+                    let (tx, url, snapshot) = (tx.clone(), url.clone(), snapshot.clone());
+                    scope.spawn(move || {
+                        if let Err(e) = read_hcd_slices(&url, &snapshot, first, last, k, &tx) {
+                            let _ = tx.send(Err(e));
+                        }
+                    });
+                }
+            }
+            drop(tx);
+            let r = generate_with(conn, opts, out, Some(&rx));
+            // On an early error the readers stop at their next send.
+            drop(rx);
+            r
+        })
+    })();
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let ended = q("snapshot", diesel::sql_query(end).execute(conn));
+    let generated = result?;
+    ended?;
+    Ok(generated)
+}
+
+#[derive(QueryableByName)]
+struct Snapshot {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// The smallest and largest `host_category_dir` row id.
+fn hcd_id_range(conn: &mut DbConn) -> Result<(Option<i32>, Option<i32>), GenError> {
+    q(
+        "host_category_dir",
+        host_category_dir::table
+            .select((
+                diesel::dsl::min(host_category_dir::id),
+                diesel::dsl::max(host_category_dir::id),
+            ))
+            .first::<(Option<i32>, Option<i32>)>(conn),
+    )
+}
+
+/// One reader of [`generate_into`]'s parallel read: its own connection on the shared
+/// snapshot, every `PARALLEL_READERS`-th slice of row ids from the `k`-th, up-to-date
+/// (host category, directory) pairs sent in chunks.
+fn read_hcd_slices(
+    url: &str,
+    snapshot: &str,
+    first: i32,
+    last: i32,
+    k: usize,
+    tx: &std::sync::mpsc::SyncSender<Result<Vec<(i32, i32)>, GenError>>,
+) -> Result<(), GenError> {
+    let mut conn = mm_core::connect(url).map_err(|e| GenError::Reader(e.to_string()))?;
+    q(
+        "snapshot",
+        diesel::sql_query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut conn),
+    )?;
+    // The snapshot id is PostgreSQL's own text (hex digits and dashes).
+    if !snapshot.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+        return Err(GenError::Reader(format!(
+            "unexpected snapshot id {snapshot:?}"
+        )));
+    }
+    q(
+        "snapshot",
+        diesel::sql_query(format!("SET TRANSACTION SNAPSHOT '{snapshot}'")).execute(&mut conn),
+    )?;
+    let step = DIR_ROWS_PER_QUERY as i64 / 4;
+    let mut lo = i64::from(first) + k as i64 * step;
+    while lo <= i64::from(last) {
+        let hi = (lo + step - 1).min(i64::from(last));
+        let rows = q(
+            "host_category_dir",
+            host_category_dir::table
+                .filter(host_category_dir::id.between(lo as i32, hi as i32))
+                .filter(host_category_dir::up2date.eq(true))
+                .filter(host_category_dir::directory_id.is_not_null())
+                .select((
+                    host_category_dir::host_category_id,
+                    host_category_dir::directory_id.assume_not_null(),
+                ))
+                .load::<(i32, i32)>(&mut conn),
+        )?;
+        if tx.send(Ok(rows)).is_err() {
+            return Ok(());
+        }
+        lo += step * PARALLEL_READERS as i64;
+    }
+    let _ = diesel::sql_query("COMMIT").execute(&mut conn);
+    Ok(())
+}
+
+/// [`generate_into`] on one connection, `host_category_dir` pairs taken from `parallel`
+/// when the parallel readers run.
+fn generate_with(
+    conn: &mut DbConn,
+    opts: &GenOptions,
+    out: &mut dyn Write,
+    parallel: Option<&std::sync::mpsc::Receiver<Result<Vec<(i32, i32)>, GenError>>>,
 ) -> Result<Generated, GenError> {
     let time = opts.time.unwrap_or_else(|| {
         std::time::SystemTime::now()
@@ -446,16 +576,22 @@ pub fn generate_into(
         .map(|(rank, hc)| (hc.id, rank as u32))
         .collect();
     let hc_index = IdIndex::new(by_id.iter().map(|(id, _)| *id));
-    let (first, last) = q(
-        "host_category_dir",
-        host_category_dir::table
-            .select((
-                diesel::dsl::min(host_category_dir::id),
-                diesel::dsl::max(host_category_dir::id),
-            ))
-            .first::<(Option<i32>, Option<i32>)>(conn),
-    )?;
-    if let (Some(first), Some(last)) = (first, last)
+    let mut take = |hc: i32, d: i32| {
+        let Some(i) = hc_index.get(hc) else { return };
+        let rank = by_id[i as usize].1;
+        let Some(di) = dir_index.get(d) else { return };
+        if cat_bits[hcs[rank as usize].cat][di as usize / 64] & (1 << (di % 64)) != 0 {
+            pairs.push((u64::from(di) << 32) | u64::from(rank));
+        }
+    };
+    if let Some(rx) = parallel {
+        // Chunks in any order: the pairs are sorted below.
+        for chunk in rx.iter() {
+            for (hc, d) in chunk? {
+                take(hc, d);
+            }
+        }
+    } else if let (Some(first), Some(last)) = hcd_id_range(conn)?
         && !by_id.is_empty()
     {
         let mut lo = i64::from(first);
@@ -473,14 +609,8 @@ pub fn generate_into(
                     .load_iter::<(i32, Option<i32>), diesel::connection::DefaultLoadingMode>(conn),
             )?;
             for row in iter {
-                let (hc, d) = q("host_category_dir", row)?;
-                let (Some(d), Some(i)) = (d, hc_index.get(hc)) else {
-                    continue;
-                };
-                let rank = by_id[i as usize].1;
-                let Some(di) = dir_index.get(d) else { continue };
-                if cat_bits[hcs[rank as usize].cat][di as usize / 64] & (1 << (di % 64)) != 0 {
-                    pairs.push((u64::from(di) << 32) | u64::from(rank));
+                if let (hc, Some(d)) = q("host_category_dir", row)? {
+                    take(hc, d);
                 }
             }
             lo = hi + 1;

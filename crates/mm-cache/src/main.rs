@@ -45,6 +45,7 @@ fn main() -> ExitCode {
         let opts = mm_cache::GenOptions {
             resolve_netblocks: args.resolve_netblocks,
             time: None,
+            parallel_url: Some(url.clone()),
         };
         let generated = mm_cachefile::write_atomic_with(&out, |w| {
             mm_cache::generate_into(&mut conn, &opts, w).context("generating the cache")

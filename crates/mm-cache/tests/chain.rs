@@ -18,6 +18,7 @@ fn generated_cache_is_shipped_and_served() {
             &mm_cache::GenOptions {
                 resolve_netblocks: false,
                 time: Some(1_700_000_000),
+                parallel_url: None,
             },
         )
         .unwrap();

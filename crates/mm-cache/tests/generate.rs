@@ -153,6 +153,7 @@ fn generation_follows_the_rules_on_both_backends() {
             &mm_cache::GenOptions {
                 resolve_netblocks: false,
                 time: Some(1_700_000_000),
+                parallel_url: None,
             },
         )
         .unwrap();
@@ -168,6 +169,7 @@ fn streamed(conn: &mut mm_core::DbConn) -> (MirrorList, mm_cache::Generated) {
         &mm_cache::GenOptions {
             resolve_netblocks: false,
             time: Some(1_700_000_000),
+            parallel_url: None,
         },
         &mut bytes,
     )
@@ -318,5 +320,36 @@ fn the_binary_writes_checks_and_locks() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(!other.exists());
+    });
+}
+
+#[test]
+fn parallel_readers_give_the_same_cache_as_one_connection() {
+    mm_testkit::for_each_backend(|db| {
+        populate(&mut db.conn);
+        let run = |conn: &mut mm_core::DbConn, parallel_url: Option<String>| {
+            let mut bytes = Vec::new();
+            mm_cache::generate_into(
+                conn,
+                &mm_cache::GenOptions {
+                    resolve_netblocks: false,
+                    time: Some(1_700_000_000),
+                    parallel_url,
+                },
+                &mut bytes,
+            )
+            .unwrap();
+            bytes
+        };
+        let one = run(&mut db.conn, None);
+        // On PostgreSQL this reads host_category_dir on two more connections sharing the
+        // first one's snapshot; on SQLite the URL is ignored.
+        let parallel = run(&mut db.conn, Some(db.url.clone()));
+        assert!(!one.is_empty());
+        assert_eq!(one, parallel, "{}", db.kind);
+        // The connection is usable afterwards (the snapshot transaction was ended).
+        let ml = mm_cachefile::decode(&parallel, std::path::Path::new("parallel")).unwrap();
+        check(&ml);
+        assert_eq!(run(&mut db.conn, None), one);
     });
 }
