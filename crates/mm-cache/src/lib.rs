@@ -222,7 +222,7 @@ pub fn generate_into(
         )?
         .id;
         let (first, last) = hcd_id_range(conn)?;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<(i32, i32)>, GenError>>(64);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<PairsChunk>(64);
         std::thread::scope(|scope| {
             if let (Some(first), Some(last)) = (first, last) {
                 for k in 0..PARALLEL_READERS {
@@ -247,6 +247,11 @@ pub fn generate_into(
     ended?;
     Ok(generated)
 }
+
+/// A chunk of up-to-date (host category id, directory id) rows from a parallel reader.
+type PairsChunk = Result<Vec<(i32, i32)>, GenError>;
+type PairsTx = std::sync::mpsc::SyncSender<PairsChunk>;
+type PairsRx = std::sync::mpsc::Receiver<PairsChunk>;
 
 #[derive(QueryableByName)]
 struct Snapshot {
@@ -276,7 +281,7 @@ fn read_hcd_slices(
     first: i32,
     last: i32,
     k: usize,
-    tx: &std::sync::mpsc::SyncSender<Result<Vec<(i32, i32)>, GenError>>,
+    tx: &PairsTx,
 ) -> Result<(), GenError> {
     let mut conn = mm_core::connect(url).map_err(|e| GenError::Reader(e.to_string()))?;
     q(
@@ -324,7 +329,7 @@ fn generate_with(
     conn: &mut DbConn,
     opts: &GenOptions,
     out: &mut dyn Write,
-    parallel: Option<&std::sync::mpsc::Receiver<Result<Vec<(i32, i32)>, GenError>>>,
+    parallel: Option<&PairsRx>,
 ) -> Result<Generated, GenError> {
     let time = opts.time.unwrap_or_else(|| {
         std::time::SystemTime::now()
