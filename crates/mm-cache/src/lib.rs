@@ -206,21 +206,16 @@ pub fn generate_into(
     opts: &GenOptions,
     out: &mut dyn Write,
 ) -> Result<Generated, GenError> {
-    let url = match (&*conn, &opts.parallel_url) {
-        (DbConn::Pg(_), Some(url)) => url.clone(),
-        _ => return generate_with(conn, opts, out, None),
+    let Some(url) = opts.parallel_url.clone() else {
+        return generate_with(conn, opts, out, None);
     };
     // One read-only snapshot for every connection.
-    q(
-        "snapshot",
-        diesel::sql_query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(conn),
-    )?;
+    let snapshot = match mm_core::db::begin_shared_snapshot(conn) {
+        Ok(Some(id)) => id,
+        Ok(None) => return generate_with(conn, opts, out, None),
+        Err(e) => return Err(GenError::Reader(e.to_string())),
+    };
     let result = (|| {
-        let snapshot = q(
-            "snapshot",
-            diesel::sql_query("SELECT pg_export_snapshot() AS id").get_result::<Snapshot>(conn),
-        )?
-        .id;
         let (first, last) = hcd_id_range(conn)?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<PairsChunk>(64);
         std::thread::scope(|scope| {
@@ -241,8 +236,7 @@ pub fn generate_into(
             r
         })
     })();
-    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-    let ended = q("snapshot", diesel::sql_query(end).execute(conn));
+    let ended = mm_core::db::end_snapshot(conn).map_err(|e| GenError::Reader(e.to_string()));
     let generated = result?;
     ended?;
     Ok(generated)
@@ -252,12 +246,6 @@ pub fn generate_into(
 type PairsChunk = Result<Vec<(i32, i32)>, GenError>;
 type PairsTx = std::sync::mpsc::SyncSender<PairsChunk>;
 type PairsRx = std::sync::mpsc::Receiver<PairsChunk>;
-
-#[derive(QueryableByName)]
-struct Snapshot {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    id: String,
-}
 
 /// The smallest and largest `host_category_dir` row id.
 fn hcd_id_range(conn: &mut DbConn) -> Result<(Option<i32>, Option<i32>), GenError> {
@@ -283,21 +271,9 @@ fn read_hcd_slices(
     k: usize,
     tx: &PairsTx,
 ) -> Result<(), GenError> {
-    let mut conn = mm_core::connect(url).map_err(|e| GenError::Reader(e.to_string()))?;
-    q(
-        "snapshot",
-        diesel::sql_query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut conn),
-    )?;
-    // The snapshot id is PostgreSQL's own text (hex digits and dashes).
-    if !snapshot.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
-        return Err(GenError::Reader(format!(
-            "unexpected snapshot id {snapshot:?}"
-        )));
-    }
-    q(
-        "snapshot",
-        diesel::sql_query(format!("SET TRANSACTION SNAPSHOT '{snapshot}'")).execute(&mut conn),
-    )?;
+    let reader = |e: mm_core::db::DbError| GenError::Reader(e.to_string());
+    let mut conn = mm_core::connect(url).map_err(reader)?;
+    mm_core::db::join_snapshot(&mut conn, snapshot).map_err(reader)?;
     let step = DIR_ROWS_PER_QUERY as i64 / 4;
     let mut lo = i64::from(first) + k as i64 * step;
     while lo <= i64::from(last) {
@@ -319,8 +295,7 @@ fn read_hcd_slices(
         }
         lo += step * PARALLEL_READERS as i64;
     }
-    let _ = diesel::sql_query("COMMIT").execute(&mut conn);
-    Ok(())
+    mm_core::db::end_snapshot(&mut conn).map_err(reader)
 }
 
 /// [`generate_into`] on one connection, `host_category_dir` pairs taken from `parallel`

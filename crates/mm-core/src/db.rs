@@ -63,6 +63,8 @@ pub enum DbError {
     Migration(String),
     #[error("database does not have the expected schema: {0}")]
     Schema(String),
+    #[error("shared snapshot: {0}")]
+    Snapshot(String),
 }
 
 impl DbConn {
@@ -133,6 +135,58 @@ pub fn tune_for_bulk_writes(conn: &mut DbConn, cache_mib: u32) -> Result<(), DbE
             "PRAGMA cache_size = -{}; PRAGMA temp_store = MEMORY;",
             u64::from(cache_mib) * 1024
         ))?;
+    }
+    Ok(())
+}
+
+/// PostgreSQL: start a read-only `REPEATABLE READ` transaction on `conn` and export its
+/// snapshot, so that other connections can read exactly the same data
+/// ([`join_snapshot`]); end it with [`end_snapshot`]. SQLite: nothing is started and `None`
+/// is returned (one connection reads alone).
+pub fn begin_shared_snapshot(conn: &mut DbConn) -> Result<Option<String>, DbError> {
+    let DbConn::Pg(c) = conn else {
+        return Ok(None);
+    };
+    c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+    let exported = diesel::sql_query("SELECT pg_export_snapshot() AS id").get_result::<Snapshot>(c);
+    match exported {
+        Ok(s) => Ok(Some(s.id)),
+        Err(e) => {
+            let _ = c.batch_execute("ROLLBACK");
+            Err(e.into())
+        }
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Snapshot {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+/// Start a read-only transaction on `conn` that sees the snapshot `id` exported by
+/// [`begin_shared_snapshot`] (PostgreSQL only); end it with [`end_snapshot`].
+pub fn join_snapshot(conn: &mut DbConn, id: &str) -> Result<(), DbError> {
+    let DbConn::Pg(c) = conn else {
+        return Err(DbError::Snapshot("shared snapshots need PostgreSQL".into()));
+    };
+    // PostgreSQL's snapshot ids are hex digits and dashes; anything else never reaches SQL.
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+        return Err(DbError::Snapshot(format!("unexpected snapshot id {id:?}")));
+    }
+    c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+    if let Err(e) = c.batch_execute(&format!("SET TRANSACTION SNAPSHOT '{id}'")) {
+        let _ = c.batch_execute("ROLLBACK");
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// End a transaction started by [`begin_shared_snapshot`] or [`join_snapshot`]
+/// (read-only, so commit and rollback differ only in name). Nothing on SQLite.
+pub fn end_snapshot(conn: &mut DbConn) -> Result<(), DbError> {
+    if let DbConn::Pg(c) = conn {
+        c.batch_execute("COMMIT")?;
     }
     Ok(())
 }

@@ -354,4 +354,50 @@ mod tests {
         });
         assert_eq!(seen, BACKENDS);
     }
+
+    #[test]
+    fn shared_snapshots_on_postgresql_and_none_on_sqlite() {
+        use diesel::prelude::*;
+        use mm_core::schema::arch;
+        let add = |conn: &mut DbConn, name: &str| {
+            diesel::insert_into(arch::table)
+                .values((
+                    arch::name.eq(name),
+                    arch::primary_arch.eq(true),
+                    arch::publiclist.eq(true),
+                ))
+                .execute(conn)
+                .unwrap();
+        };
+        let count = |conn: &mut DbConn| arch::table.count().get_result::<i64>(conn).unwrap();
+        for_each_backend(|db| {
+            add(&mut db.conn, "x86_64");
+            let Some(id) = mm_core::db::begin_shared_snapshot(&mut db.conn).unwrap() else {
+                assert_eq!(db.kind, BackendKind::Sqlite);
+                mm_core::db::end_snapshot(&mut db.conn).unwrap();
+                let e = mm_core::db::join_snapshot(&mut db.conn, "00000003-1").unwrap_err();
+                assert!(e.to_string().contains("PostgreSQL"), "{e}");
+                return;
+            };
+            // A row added after the export is invisible to every joined connection.
+            let mut writer = mm_core::connect(&db.url).unwrap();
+            add(&mut writer, "aarch64");
+            let mut reader = mm_core::connect(&db.url).unwrap();
+            mm_core::db::join_snapshot(&mut reader, &id).unwrap();
+            assert_eq!(count(&mut reader), 1);
+            assert_eq!(count(&mut db.conn), 1);
+            mm_core::db::end_snapshot(&mut reader).unwrap();
+            mm_core::db::end_snapshot(&mut db.conn).unwrap();
+            assert_eq!(count(&mut db.conn), 2);
+            // A malformed id never reaches SQL; an unknown one is PostgreSQL's error.
+            let e = mm_core::db::join_snapshot(&mut reader, "x'; DROP TABLE arch; --").unwrap_err();
+            assert!(e.to_string().contains("unexpected snapshot id"), "{e}");
+            assert!(mm_core::db::join_snapshot(&mut reader, "00000003-0000001B-1").is_err());
+            assert_eq!(
+                count(&mut reader),
+                2,
+                "the connection is usable after a refused id"
+            );
+        });
+    }
 }
