@@ -23,7 +23,7 @@ pub fn parse_line(line: &str) -> Result<Option<Entry>, String> {
         'd' => EntryKind::Dir,
         'l' => EntryKind::Link,
         'c' | 'b' | 'p' | 's' => EntryKind::Other,
-        _ if is_informational(line) => return Ok(None),
+        _ if is_informational(line.as_bytes()) => return Ok(None),
         _ => return Err(format!("not an rsync listing line: {line:?}")),
     };
     let mut rest = line;
@@ -45,8 +45,8 @@ pub fn parse_line(line: &str) -> Result<Option<Entry>, String> {
         .strip_prefix(' ')
         .filter(|p| !p.is_empty())
         .ok_or_else(|| format!("missing path: {line:?}"))?;
-    let mode = parse_perms(perms).ok_or_else(|| format!("bad permissions {perms:?}"))?;
-    let size = parse_size(size).ok_or_else(|| format!("bad size {size:?}"))?;
+    let mode = parse_perms(perms.as_bytes()).ok_or_else(|| format!("bad permissions {perms:?}"))?;
+    let size = parse_size(size.as_bytes()).ok_or_else(|| format!("bad size {size:?}"))?;
     let mtime = NaiveDateTime::parse_from_str(&format!("{date} {time}"), "%Y/%m/%d %H:%M:%S")
         .map_err(|_| format!("bad date {date:?} {time:?}"))?
         .and_utc()
@@ -80,22 +80,8 @@ pub fn parse_listing(text: &str) -> Result<Vec<Entry>, ParseError> {
     Ok(out)
 }
 
-/// Lines rsync prints that are not entries.
-fn is_informational(line: &str) -> bool {
-    const INFO: [&str; 6] = [
-        "receiving ",
-        "sent ",
-        "total size",
-        "skipping non-regular file",
-        "building file list",
-        "done",
-    ];
-    INFO.iter().any(|p| line.starts_with(p))
-}
-
 /// `drwxr-xr-x` → `0o755` (setuid/setgid/sticky letters count as the execute bit beneath).
-fn parse_perms(p: &str) -> Option<u32> {
-    let b = p.as_bytes();
+fn parse_perms(b: &[u8]) -> Option<u32> {
     if b.len() < 10 {
         return None;
     }
@@ -114,25 +100,221 @@ fn parse_perms(p: &str) -> Option<u32> {
     Some(mode)
 }
 
+/// A line [`parse_line_in_place`] refuses: not a listing line (the owned [`parse_line`]
+/// says why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotAListingLine;
+
+/// One rsync listing line, borrowed from the line buffer (for callers that stream a
+/// listing and cannot afford an allocation per line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line<'a> {
+    pub kind: EntryKind,
+    pub size: u64,
+    /// Relative to the listing's top, trailing `/` removed; empty for the top itself (`.`).
+    pub path: &'a [u8],
+}
+
+/// Parse one `rsync --list-only` line (`perms size YYYY/MM/DD HH:MM:SS path`) in place.
+/// Takes the lines [`parse_line`] takes (dates are checked by shape and
+/// range only): `Ok(None)` for blank and informational lines, `Err` for lines that are not
+/// listing lines.
+pub fn parse_line_in_place(line: &[u8]) -> Result<Option<Line<'_>>, NotAListingLine> {
+    let mut line = line;
+    while let [rest @ .., b'\r' | b'\n'] = line {
+        line = rest;
+    }
+    if line.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(None);
+    }
+    let kind = match line[0] {
+        b'-' => EntryKind::File,
+        b'd' => EntryKind::Dir,
+        b'l' => EntryKind::Link,
+        b'c' | b'b' | b'p' | b's' => EntryKind::Other,
+        _ if is_informational(line) => return Ok(None),
+        _ => return Err(NotAListingLine),
+    };
+    let mut rest = line;
+    let mut field = || -> Result<&[u8], NotAListingLine> {
+        let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
+        let trimmed = &rest[start..];
+        let end = trimmed
+            .iter()
+            .position(|&b| b == b' ')
+            .ok_or(NotAListingLine)?;
+        rest = &trimmed[end..];
+        Ok(&trimmed[..end])
+    };
+    let perms = field()?;
+    let size = field()?;
+    let date = field()?;
+    let time = field()?;
+    // exactly one space separates the time from the path (paths may start with spaces)
+    let path = match rest {
+        [b' ', p @ ..] if !p.is_empty() => p,
+        _ => return Err(NotAListingLine),
+    };
+    if !perms_ok(perms) || !date_ok(date) || !time_ok(time) {
+        return Err(NotAListingLine);
+    }
+    let size = parse_size(size).ok_or(NotAListingLine)?;
+    let path = if kind == EntryKind::Link {
+        path.windows(4)
+            .position(|w| w == b" -> ")
+            .map_or(path, |i| &path[..i])
+    } else {
+        path
+    };
+    let mut path = path;
+    while let [p @ .., b'/'] = path {
+        path = p;
+    }
+    let path = if path == b"." { &path[..0] } else { path };
+    Ok(Some(Line { kind, size, path }))
+}
+
+/// Lines rsync prints that are not entries.
+fn is_informational(line: &[u8]) -> bool {
+    const INFO: [&[u8]; 6] = [
+        b"receiving ",
+        b"sent ",
+        b"total size",
+        b"skipping non-regular file",
+        b"building file list",
+        b"done",
+    ];
+    INFO.iter().any(|p| line.starts_with(p))
+}
+
+/// `drwxr-xr-x`: r/w/x or `-` in place (s/t/S/T in the execute places).
+fn perms_ok(p: &[u8]) -> bool {
+    parse_perms(p).is_some()
+}
+
 /// `4,096`, `4.096`, `4'096` or `4096`.
-fn parse_size(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.as_bytes()[0].is_ascii_digit() {
+fn parse_size(s: &[u8]) -> Option<u64> {
+    if !s.first().is_some_and(u8::is_ascii_digit) {
         return None;
     }
     let mut n: u64 = 0;
-    for c in s.chars() {
+    for &c in s {
         match c {
-            '0'..='9' => n = n.checked_mul(10)?.checked_add(u64::from(c as u8 - b'0'))?,
-            ',' | '.' | '\'' => {}
+            b'0'..=b'9' => n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?,
+            b',' | b'.' | b'\'' => {}
             _ => return None,
         }
     }
     Some(n)
 }
 
+/// Three numbers separated by `sep`, each within its bounds.
+fn triple(s: &[u8], sep: u8, bounds: [(u32, u32); 3]) -> bool {
+    let mut parts = s.split(|&b| b == sep);
+    bounds.iter().all(|&(lo, hi)| {
+        parts.next().is_some_and(|p| {
+            !p.is_empty()
+                && p.len() <= 4
+                && p.iter().all(u8::is_ascii_digit)
+                && (lo..=hi).contains(&p.iter().fold(0u32, |n, &c| n * 10 + u32::from(c - b'0')))
+        })
+    }) && parts.next().is_none()
+}
+
+/// `YYYY/MM/DD`.
+fn date_ok(s: &[u8]) -> bool {
+    triple(s, b'/', [(0, 9999), (1, 12), (1, 31)])
+}
+
+/// `HH:MM:SS`.
+fn time_ok(s: &[u8]) -> bool {
+    triple(s, b':', [(0, 23), (0, 59), (0, 60)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn line(s: &str) -> Option<Line<'_>> {
+        parse_line_in_place(s.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn parses_entries_in_place_without_copying() {
+        let l = line("drwxr-xr-x          4,096 2024/04/10 12:00:00 .\n").unwrap();
+        assert_eq!((l.kind, l.size, l.path), (EntryKind::Dir, 4096, &b""[..]));
+        let l = line("-rw-r--r--  1,234,567,890 2024/04/10 12:00:02 releases/a b.iso\r\n").unwrap();
+        assert_eq!(
+            (l.kind, l.size, l.path),
+            (EntryKind::File, 1_234_567_890, &b"releases/a b.iso"[..])
+        );
+        let l =
+            line("lrwxrwxrwx             11 2024/04/10 12:00:04 latest -> releases/41").unwrap();
+        assert_eq!((l.kind, l.path), (EntryKind::Link, &b"latest"[..]));
+        let l = line("drwxr-xr-x              0 2024/04/10 12:00:01 sub/").unwrap();
+        assert_eq!(l.path, b"sub");
+        let l = line("-rw-r--r--              1 2024/04/10 12:00:01  leading space").unwrap();
+        assert_eq!(l.path, b" leading space");
+        let l = line("-rwsr-sr-t           4.096 2024/04/10 12:00:01 x -> y").unwrap();
+        assert_eq!(
+            (l.kind, l.size, l.path),
+            (EntryKind::File, 4096, &b"x -> y"[..])
+        );
+        assert_eq!(line(""), None);
+        assert_eq!(line("   \n"), None);
+        assert_eq!(line("receiving incremental file list"), None);
+    }
+
+    #[test]
+    fn in_place_rejects_what_parse_line_rejects() {
+        for bad in [
+            "garbage here",
+            "done",
+            "sent 20 bytes  received 95 bytes",
+            "-rw-r--r-- 12 2024/04/10 12:00:00",
+            "-rw-r--r-- 12 2024/04/10 12:00:00 ",
+            "-rw-r--r-- x12 2024/04/10 12:00:00 f",
+            "-rw-r--r-- 12 2024/13/10 12:00:00 f",
+            "-rw-r--r-- 12 2024/04/10 25:00:00 f",
+            "-rw-r--r-- 12 2024-04-10 12:00:00 f",
+            "-rw-r--r-- 12 2024/04/10 12:00 f",
+            "-rw-r--zz- 12 2024/04/10 12:00:00 f",
+            "-rw-r 12 2024/04/10 12:00:00 f",
+        ] {
+            assert_eq!(
+                parse_line_in_place(bad.as_bytes()),
+                Err(NotAListingLine),
+                "{bad:?}"
+            );
+            assert!(parse_line(bad).is_err(), "parse_line accepts {bad:?}");
+        }
+    }
+
+    #[test]
+    fn in_place_agrees_with_parse_line() {
+        let lines = [
+            "drwxr-xr-x          4,096 2024/04/10 12:00:00 .",
+            "drwxr-x---              0 2024/04/10 12:00:01 releases",
+            "-rw-r--r--  1,234,567,890 2024/04/10 12:00:02 releases/a b.iso",
+            "lrwxrwxrwx             11 2024/04/10 12:00:04 latest -> releases/41",
+            "crw-rw-rw-              0 2024/04/10 12:00:04 dev/null",
+            "-rw-r--r--         12'345 2024/04/10 12:00:04 dir/",
+        ];
+        for l in lines {
+            let ours = parse_line_in_place(l.as_bytes()).unwrap().unwrap();
+            let theirs = parse_line(l).unwrap().unwrap();
+            let path = if theirs.path == "." {
+                ""
+            } else {
+                theirs.path.as_str()
+            };
+            assert_eq!(
+                (ours.kind, ours.size, ours.path),
+                (theirs.kind, theirs.size, path.as_bytes()),
+                "{l:?}"
+            );
+        }
+    }
 
     #[test]
     fn parses_files_dirs_and_links() {
