@@ -69,14 +69,27 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     EXIT_FAILURE
 }
 
+/// An error chain on one line (`outer: inner: …`). Most of our errors show their source in
+/// their own message as well as chaining it; a cause whose text already ends the line is
+/// not repeated.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if msg.ends_with(&text) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&text);
+    }
+    msg
+}
+
 /// Print an error chain on one line (`error: outer: inner: …`) and return its exit code.
 pub fn report(err: &anyhow::Error) -> ExitCode {
-    let msg = err
-        .chain()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(": ");
-    eprintln!("error: {msg}");
+    eprintln!("error: {}", one_line(err));
     ExitCode::from(exit_code_for(err))
 }
 
@@ -85,5 +98,36 @@ pub fn main_with(body: impl FnOnce() -> anyhow::Result<()>) -> ExitCode {
     match body() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => report(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context as _;
+
+    #[test]
+    fn one_line_does_not_repeat_a_source_the_message_already_shows() {
+        let path = std::path::Path::new("/nonexistent/mirrormanager.toml");
+        let err = Config::from_file(path)
+            .context("loading configuration")
+            .unwrap_err();
+        let line = one_line(&err);
+        assert_eq!(
+            line.matches("No such file or directory").count(),
+            1,
+            "{line}"
+        );
+        assert!(
+            line.starts_with("loading configuration: /nonexistent/mirrormanager.toml: cannot read configuration: "),
+            "{line}"
+        );
+        assert_eq!(exit_code_for(&err), EXIT_USAGE);
+    }
+
+    #[test]
+    fn one_line_keeps_every_distinct_cause() {
+        let err = anyhow::anyhow!("inner").context("middle").context("outer");
+        assert_eq!(one_line(&err), "outer: middle: inner");
     }
 }

@@ -56,6 +56,25 @@ const STOP_GRACE: Duration = Duration::from_secs(3);
 /// (250 hosts × 20k directories: an index of ~60 MB).
 const WRITER_CACHE_MIB: u32 = 128;
 
+/// How much nicer than the writer the crawl threads run (and so the rsync children and
+/// listing readers they start). Listing mirrors is nearly all of a crawl's CPU; at equal
+/// priority the one writer thread gets a sliver of it, falls behind, and its backlog (held in
+/// memory) is written after the last listing ends, on one core. Nicer crawl threads leave the
+/// writer the CPU to keep up, and take what the writer leaves.
+pub const WORKER_NICE: i32 = 10;
+
+/// Make the calling thread [`WORKER_NICE`] nicer than it is (threads and processes it starts
+/// inherit this). Linux keeps the nice value per thread, so the writer is not affected.
+fn lower_thread_priority() {
+    use rustix::{process, thread};
+    let tid = thread::gettid();
+    let set = process::getpriority_process(Some(tid))
+        .and_then(|now| process::setpriority_process(Some(tid), (now + WORKER_NICE).min(19)));
+    if let Err(e) = set {
+        log::debug!("cannot lower a crawl thread's priority: {e}");
+    }
+}
+
 /// Most messages the writer puts into one transaction (it takes only those already waiting).
 const MAX_BATCH: usize = 64;
 
@@ -701,6 +720,7 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
         let config = config.clone();
         let opts = opts.clone();
         handles.push(std::thread::spawn(move || {
+            lower_thread_priority();
             loop {
                 let job = queue.lock().expect("queue lock").pop_front();
                 let Some(job) = job else { break };
@@ -777,4 +797,43 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
     }
     log::info!("crawl finished in {:.1}s", started.elapsed().as_secs_f64());
     Ok(totals)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::process::getpriority_process;
+    use rustix::thread::gettid;
+
+    fn my_nice() -> i32 {
+        getpriority_process(Some(gettid())).expect("getpriority")
+    }
+
+    #[test]
+    fn crawl_threads_and_their_children_run_nicer_than_the_writer() {
+        let writer = my_nice();
+        let (worker, thread_child, process_child) = std::thread::spawn(|| {
+            lower_thread_priority();
+            let thread_child = std::thread::spawn(my_nice).join().expect("thread");
+            // field 19 of /proc/self/stat is the nice value of the process reading it
+            let out = std::process::Command::new("sh")
+                .args(["-c", "cut -d' ' -f19 /proc/self/stat"])
+                .output()
+                .expect("sh");
+            let process_child: i32 = String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .expect("a nice value");
+            (my_nice(), thread_child, process_child)
+        })
+        .join()
+        .expect("worker");
+        assert_eq!(worker, (writer + WORKER_NICE).min(19));
+        assert_eq!(
+            thread_child, worker,
+            "threads a crawl thread starts inherit"
+        );
+        assert_eq!(process_child, worker, "rsync children inherit");
+        assert_eq!(my_nice(), writer, "the writer keeps its priority");
+    }
 }
