@@ -130,6 +130,8 @@ fn pipeline_excludes_stale_and_partial_mirrors_on_both_databases() {
                     "127.0.0.1",
                     "-p",
                     &port.to_string(),
+                    "--threads",
+                    "1",
                 ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -142,6 +144,13 @@ fn pipeline_excludes_stale_and_partial_mirrors_on_both_databases() {
             assert!(Instant::now() < deadline, "mirrorlist-server did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
+        // --threads 1: one tokio worker answers
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", _server.0.id())).unwrap();
+        let workers = tasks
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|c| c.trim() == "tokio-rt-worker")
+            .count();
+        assert_eq!(workers, 1, "worker threads with --threads 1");
         let (status, metalink) = get(&format!("{base}/metalink?repo=fedora-42&arch=x86_64"));
         assert_eq!(status, 200, "{metalink}");
         let has = |text: &str, i: usize| text.contains(&format!("127.0.0.1:{}/", servers[i].port));

@@ -52,6 +52,7 @@ fn generated_cache_is_shipped_and_served() {
             listen: "127.0.0.1:0".parse().unwrap(),
             embargoed: vec!["CU".into()],
             poll_interval: Duration::from_secs(2),
+            threads: None,
         })
         .unwrap();
         let peer: IpAddr = "127.0.0.1".parse().unwrap();

@@ -177,6 +177,9 @@ pub struct MirrorlistConfig {
     pub cccsv: Option<PathBuf>,
     #[serde(default)]
     pub log: Option<PathBuf>,
+    /// Worker threads answering requests (default: one per CPU).
+    #[serde(default)]
+    pub threads: Option<usize>,
 }
 
 /// `[publiclist]`: the static public mirror list.
@@ -272,6 +275,7 @@ impl Default for MirrorlistConfig {
             global_netblocks: None,
             cccsv: None,
             log: None,
+            threads: None,
         }
     }
 }

@@ -692,6 +692,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_listing_pipe_is_enlarged_and_read_whole_across_pauses() {
+        // lines written one by one with gaps, as rsync does
+        let mut child = Command::new("sh")
+            .args(["-c", "for i in 1 2 3; do echo line$i; sleep 0.05; done"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("sh");
+        let stdout = child.stdout.take().expect("piped");
+        let reader = Patient::new(stdout);
+        let max: usize = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        let size = rustix::pipe::fcntl_getpipe_size(&reader.inner).expect("pipe size");
+        if max >= LISTING_PIPE_BYTES {
+            assert_eq!(size, LISTING_PIPE_BYTES);
+        }
+        assert_eq!(reader.short, size / 4);
+        let mut text = String::new();
+        BufReader::with_capacity(LISTING_READ_BYTES, reader)
+            .read_to_string(&mut text)
+            .expect("read");
+        assert_eq!(text, "line1\nline2\nline3\n");
+        assert!(child.wait().expect("wait").success());
+    }
+
+    #[test]
     fn urls() {
         assert_eq!(join_url("http://h/pub/", "", ""), "http://h/pub/");
         assert_eq!(

@@ -43,6 +43,9 @@ pub struct Args {
     /// Port to listen on (overrides the port of --listen; 0 picks a free one)
     #[arg(short = 'p', long = "port", value_name = "PORT")]
     pub port: Option<u16>,
+    /// Worker threads answering requests [default: one per CPU]
+    #[arg(long = "threads", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
     /// Seconds between checks for a replaced cache file
     #[arg(long = "poll-interval", value_name = "SECONDS", default_value = "2")]
     pub poll_interval: f64,

@@ -10,6 +10,10 @@
 //! the directories one at a time so that the streaming loader never holds the decoded cache.
 
 use std::collections::{HashMap, HashSet};
+
+/// The maps a request looks things up in: keys come from our own cache file, so a fast
+/// hash (foldhash, randomly seeded) instead of SipHash; every request does a few lookups.
+pub type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::ops::Range;
 
 use mm_cachefile::{FileDetailsType, MirrorList, MirrorListCacheType};
@@ -107,7 +111,7 @@ pub struct Dir {
 pub struct Index {
     pub time: u64,
     /// Directory name → number.
-    pub dir_ids: HashMap<Box<str>, u32>,
+    pub dir_ids: Map<Box<str>, u32>,
     pub dirs: Vec<Dir>,
     /// Host number of each directory entry.
     pub ent_host: Vec<u32>,
@@ -124,16 +128,16 @@ pub struct Index {
     pub urls: Vec<Url>,
     /// Country number → upper-case code.
     pub countries: Vec<Box<str>>,
-    pub country_ids: HashMap<Box<str>, u16>,
+    pub country_ids: Map<Box<str>, u16>,
     /// `repo+arch` → directory.
-    pub repo_arch: HashMap<String, String>,
+    pub repo_arch: Map<String, String>,
     /// directory → file name → versions, newest first.
-    pub files: HashMap<String, HashMap<String, Vec<FileDetailsType>>>,
+    pub files: Map<String, Map<String, Vec<FileDetailsType>>>,
     pub disabled: HashSet<String>,
-    pub repo_redirect: HashMap<String, String>,
-    pub country_continent_redirect: HashMap<String, String>,
+    pub repo_redirect: Map<String, String>,
+    pub country_continent_redirect: Map<String, String>,
     /// ASN → host numbers.
-    pub host_asn: HashMap<i64, Vec<u32>>,
+    pub host_asn: Map<i64, Vec<u32>>,
     /// Netblock → host numbers.
     pub host_netblocks: PrefixTrie<Vec<u32>>,
     pub netblock_country: PrefixTrie<String>,

@@ -48,6 +48,7 @@ fn main() -> ExitCode {
             listen,
             embargoed: cfg.embargoed_countries.clone(),
             poll_interval: Duration::from_secs_f64(args.poll_interval),
+            threads: args.threads.map(usize::from).or(ml.threads),
         };
         mm_mirrorlist::run(opts).context("mirrorlist-server")
     })

@@ -61,6 +61,8 @@ pub struct Options {
     pub embargoed: Vec<String>,
     /// How often the cache file is checked for replacement.
     pub poll_interval: Duration,
+    /// Worker threads (`None`: one per CPU).
+    pub threads: Option<usize>,
 }
 
 /// A loaded cache with its location data.
@@ -585,10 +587,11 @@ pub async fn on_sighup(shared: Arc<Shared>) {
 /// Load the cache, listen and serve until SIGTERM or SIGINT, then finish open
 /// connections (at most 10 s) and return.
 pub fn run(opts: Options) -> Result<(), ServerError> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(ServerError::Runtime)?;
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = opts.threads {
+        rt.worker_threads(n.max(1));
+    }
+    let rt = rt.enable_all().build().map_err(ServerError::Runtime)?;
     let shared = Shared::new(opts)?;
     rt.block_on(async move {
         let addr = shared.opts.listen;

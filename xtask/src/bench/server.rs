@@ -150,6 +150,11 @@ fn ms(v: &str) -> f64 {
     }
 }
 
+/// Threads for the server and for wrk each: half the CPUs (they share the machine).
+fn half_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
+
 fn load(
     dir: &Path,
     label: &str,
@@ -169,6 +174,7 @@ fn load(
         .arg("-c")
         .arg(cache_file)
         .args(["--listen", "127.0.0.1", "-p", &port.to_string()])
+        .args(["--threads", &half_cpus().to_string()])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(sub.join("server.log"))?)
         .spawn()
@@ -204,7 +210,7 @@ fn load(
     // warm-up, then the measured run
     let url = format!("http://127.0.0.1:{port}");
     Command::new("wrk")
-        .args(["-t2", "-c8", "-d2s", "-s"])
+        .args([&format!("-t{}", half_cpus()), "-c8", "-d2s", "-s"])
         .arg(&script)
         .arg(&url)
         .stdout(Stdio::null())
@@ -212,7 +218,7 @@ fn load(
     let t0 = cpu_ticks(pid)?;
     let out = Command::new("wrk")
         .args([
-            "-t2",
+            &format!("-t{}", half_cpus()),
             &format!("-c{conns}"),
             &format!("-d{secs}s"),
             "--latency",
@@ -331,15 +337,21 @@ pub fn run(opts: &Opts) -> Result<()> {
         title: "mirrorlist-server (requests)".into(),
         ..Default::default()
     };
-    r.intro
-        .push(super::machine() + "; wrk (2 threads) and the server share the 2 cores.");
+    r.intro.push(
+        super::machine()
+            + &format!(
+                "; the server (`--threads {t}`) and wrk (`-t{t}`) each get half the cores.",
+                t = half_cpus()
+            ),
+    );
     r.intro.push(String::new());
     r.intro.push(format!(
         "Command: `cargo xtask bench server{}`.",
         opts.shown()
     ));
     r.intro.push(format!(
-        "Load: `wrk -t2 -c{conns} -d{secs}s --latency` on loopback after a 2 s warm-up; 70% `metalink?repo&arch`, 20% `mirrorlist?repo&arch`, 10% `mirrorlist?path`, `ip=` from 300 addresses (half inside host netblocks). Large cache: {large_note}. Small cache: {}.",
+        "Load: `wrk -t{} -c{conns} -d{secs}s --latency` on loopback after a 2 s warm-up; 70% `metalink?repo&arch`, 20% `mirrorlist?repo&arch`, 10% `mirrorlist?path`, `ip=` from 300 addresses (half inside host netblocks). Large cache: {large_note}. Small cache: {}.",
+        half_cpus(),
         small_p.describe()
     ));
     r.header = [
