@@ -150,7 +150,7 @@ fn ms(v: &str) -> f64 {
     }
 }
 
-/// Threads for the server and for wrk each: half the CPUs (they share the machine).
+/// Threads for wrk: half the CPUs (the server keeps its default, one worker per CPU).
 fn half_cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
@@ -174,7 +174,6 @@ fn load(
         .arg("-c")
         .arg(cache_file)
         .args(["--listen", "127.0.0.1", "-p", &port.to_string()])
-        .args(["--threads", &half_cpus().to_string()])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(sub.join("server.log"))?)
         .spawn()
@@ -340,7 +339,7 @@ pub fn run(opts: &Opts) -> Result<()> {
     r.intro.push(
         super::machine()
             + &format!(
-                "; the server (`--threads {t}`) and wrk (`-t{t}`) each get half the cores.",
+                "; the server (default: one worker thread per CPU) and wrk (`-t{t}`, half the CPUs) share the cores.",
                 t = half_cpus()
             ),
     );
