@@ -33,6 +33,7 @@ fn shared() -> &'static Arc<Shared> {
             listen: "127.0.0.1:0".parse().unwrap(),
             embargoed: vec!["KP".into()],
             poll_interval: Duration::from_secs(3600),
+            threads: None,
         })
         .unwrap()
     })
