@@ -404,11 +404,13 @@ impl Config {
                 "must be between 0 and 1".into(),
             ));
         }
-        if self.crawler.threads == Some(0) {
-            return Err(invalid(
-                "crawler.threads".into(),
-                "must be at least 1".into(),
-            ));
+        for (key, threads) in [
+            ("crawler.threads", self.crawler.threads),
+            ("mirrorlist.threads", self.mirrorlist.threads),
+        ] {
+            if threads == Some(0) {
+                return Err(invalid(key.into(), "must be at least 1".into()));
+            }
         }
         if self.crawler.http_timeout_s == 0 || self.crawler.connect_timeout_s == 0 {
             return Err(invalid(
@@ -549,6 +551,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("mirrorlist.listen"), "{e}");
+        let e = parse("[mirrorlist]\nthreads = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`mirrorlist.threads`: must be at least 1"), "{e}");
+        assert_eq!(
+            parse("[mirrorlist]\nthreads = 2\n")
+                .unwrap()
+                .mirrorlist
+                .threads,
+            Some(2)
+        );
     }
 
     #[test]

@@ -589,6 +589,7 @@ pub async fn on_sighup(shared: Arc<Shared>) {
 pub fn run(opts: Options) -> Result<(), ServerError> {
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = opts.threads {
+        // 0 is refused by the flag's parser and the configuration check
         rt.worker_threads(n.max(1));
     }
     let rt = rt.enable_all().build().map_err(ServerError::Runtime)?;
