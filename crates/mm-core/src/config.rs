@@ -554,7 +554,10 @@ mod tests {
         let e = parse("[mirrorlist]\nthreads = 0\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("`mirrorlist.threads`: must be at least 1"), "{e}");
+        assert!(
+            e.contains("`mirrorlist.threads`: must be at least 1"),
+            "{e}"
+        );
         assert_eq!(
             parse("[mirrorlist]\nthreads = 2\n")
                 .unwrap()

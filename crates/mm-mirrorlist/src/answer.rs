@@ -10,7 +10,7 @@ use mm_cachefile::FileDetailsType;
 use crate::geo::Geo;
 use crate::index::{Dir, Index, xml_escape};
 use crate::request::{Params, client_ip};
-use crate::select::{Client, Tier, locate, select};
+use crate::select::{Client, Pick, Tier, locate, select};
 
 /// Which document a request wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -429,16 +429,8 @@ pub fn answer(
     // guess would be a ~3× larger allocation per request, which malloc serves far slower.
     let mut url_bytes = 0;
     for p in &sel.hosts {
-        let set = &ix.sets[ix.ent_set[p.ent as usize] as usize];
-        host_urls(ix, p.ent, Kind::Metalink, &params.protocols, |k, u| {
-            let url = &ix.urls[u as usize];
-            let text = if p.private {
-                &url.ml_private
-            } else {
-                &url.ml_public
-            };
-            url_bytes += set.ml_head[k].len() + 3 + text.len() + suffix_close.len();
-            true
+        metalink_urls(ix, p, &params.protocols, |head, text| {
+            url_bytes += head.len() + 3 + text.len() + suffix_close.len();
         });
     }
     let mut out = String::with_capacity(4096 + url_bytes);
@@ -458,18 +450,11 @@ pub fn answer(
     out.push_str("   <resources maxconnections=\"1\">\n");
     for (i, p) in sel.hosts.iter().enumerate() {
         let pref = 100usize.saturating_sub(i).max(1);
-        let set = &ix.sets[ix.ent_set[p.ent as usize] as usize];
-        host_urls(ix, p.ent, Kind::Metalink, &params.protocols, |k, u| {
-            let url = &ix.urls[u as usize];
-            out.push_str(&set.ml_head[k]);
+        metalink_urls(ix, p, &params.protocols, |head, text| {
+            out.push_str(head);
             push_preference(&mut out, pref);
-            out.push_str(if p.private {
-                &url.ml_private
-            } else {
-                &url.ml_public
-            });
+            out.push_str(text);
             out.push_str(&suffix_close);
-            true
         });
     }
     out.push_str("   </resources>\n  </file>\n </files>\n</metalink>\n");
@@ -481,6 +466,22 @@ pub fn answer(
         access,
         tier,
     }
+}
+
+/// The pre-rendered pieces of a host's metalink `<url>` lines: `f(head, text)` per usable
+/// URL, where the line is `head`, the preference, `text`, then the path and `</url>`.
+fn metalink_urls(ix: &Index, p: &Pick, protocols: &[String], mut f: impl FnMut(&str, &str)) {
+    let set = &ix.sets[ix.ent_set[p.ent as usize] as usize];
+    host_urls(ix, p.ent, Kind::Metalink, protocols, |k, u| {
+        let url = &ix.urls[u as usize];
+        let text = if p.private {
+            &url.ml_private
+        } else {
+            &url.ml_public
+        };
+        f(&set.ml_head[k], text);
+        true
+    });
 }
 
 /// Append `n` (1..=100) in decimal.
