@@ -5,10 +5,8 @@ use std::collections::HashSet;
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use mm_cachefile::FileDetailsType;
-
 use crate::geo::Geo;
-use crate::index::{Dir, Index, xml_escape};
+use crate::index::{Dir, Index, SetUrl, xml_escape};
 use crate::request::{Params, client_ip};
 use crate::select::{Client, Pick, Tier, locate, select};
 
@@ -88,50 +86,45 @@ fn failure(kind: Kind, status: u16, message: &str, extra: &str) -> Reply {
 
 /// Whether URL `u` may be offered for this request.
 fn url_ok(ix: &Index, u: u32, kind: Kind, protocols: &[String]) -> bool {
-    let url = &ix.urls[u as usize];
-    if !protocols.is_empty() {
-        protocols.iter().any(|p| **p == *url.scheme)
+    if protocols.is_empty() {
+        kind == Kind::Metalink || ix.urls[u as usize].rank < 3
     } else {
-        kind == Kind::Metalink || url.rank < 3
+        let scheme = &ix.urls[u as usize].scheme;
+        protocols.iter().any(|p| **p == **scheme)
     }
 }
 
-/// The URLs (positions in the entry's URL set) usable for this request, best protocol
-/// first, each URL once.
+/// The URLs of an entry's set usable for this request, best protocol first:
+/// `f(position in the set, URL)` until it returns false.
 fn host_urls(
     ix: &Index,
     ent: u32,
     kind: Kind,
     protocols: &[String],
-    mut f: impl FnMut(usize, u32) -> bool,
+    mut f: impl FnMut(&SetUrl) -> bool,
 ) {
-    let set = &ix.sets[ix.ent_set[ent as usize] as usize];
-    let mut last = u32::MAX;
-    for (i, &u) in set.urls.iter().enumerate() {
-        if u != last && url_ok(ix, u, kind, protocols) {
-            last = u;
-            if !f(i, u) {
-                return;
-            }
+    for su in ix.urls_of(ix.set_of(ent)) {
+        if url_ok(ix, su.url, kind, protocols) && !f(su) {
+            return;
         }
     }
 }
 
 /// The first usable URL of an entry.
 fn first_url(ix: &Index, ent: u32, kind: Kind, protocols: &[String]) -> Option<u32> {
-    let set = &ix.sets[ix.ent_set[ent as usize] as usize];
+    let set = ix.set_of(ent);
     if protocols.is_empty() {
         // Pre-computed: the first URL is usable for a metalink, the first http(s)/ftp one
         // for a mirrorlist.
         let k = match kind {
             Kind::Metalink => 0,
-            Kind::Mirrorlist => set.first_ml as usize,
+            Kind::Mirrorlist => set.first_ml,
         };
-        return set.urls.get(k).copied();
+        return ix.urls_of(set).get(k as usize).map(|su| su.url);
     }
     let mut first = None;
-    host_urls(ix, ent, kind, protocols, |_, u| {
-        first = Some(u);
+    host_urls(ix, ent, kind, protocols, |su| {
+        first = Some(su.url);
         false
     });
     first
@@ -156,6 +149,8 @@ struct Target<'a> {
     dir: &'a Dir,
     /// File under the directory (metalink: `repomd.xml` under the repodata directory).
     file: Option<String>,
+    /// The file's rendered metalink details (see [`Index::file_xml`]).
+    details: Option<&'a str>,
     header: String,
     /// The repository as requested (before redirection) and the arch used, for the log.
     repo_arch: Option<(String, String)>,
@@ -163,18 +158,14 @@ struct Target<'a> {
 
 fn resolve<'a>(ix: &'a Index, params: &Params, kind: Kind) -> Result<Target<'a>, Reply> {
     if let (Some(repo), Some(arch)) = (&params.repo, &params.arch) {
-        let repo = ix
-            .repo_redirect
-            .get(repo)
-            .cloned()
-            .unwrap_or_else(|| repo.clone());
+        let repo = ix.repo_redirect.get(repo).unwrap_or(repo);
         let arch = if repo.contains("source") {
-            "source".to_string()
+            "source"
         } else {
-            arch.clone()
+            arch.as_str()
         };
         let header = format!("# repo = {repo} arch = {arch} ");
-        if ix.disabled.contains(&repo) {
+        if ix.disabled.contains(repo) {
             return Err(failure(
                 kind,
                 200,
@@ -182,10 +173,10 @@ fn resolve<'a>(ix: &'a Index, params: &Params, kind: Kind) -> Result<Target<'a>,
                 "",
             ));
         }
-        let Some((directory, dir)) = ix
+        let Some((t, dir)) = ix
             .repo_arch
             .get(&format!("{repo}+{arch}"))
-            .and_then(|d| ix.dir(d))
+            .and_then(|t| Some((t, t.dir?)))
         else {
             let mut extra = String::from("# following repositories are available:\n");
             for (r, a) in ix.available() {
@@ -198,27 +189,29 @@ fn resolve<'a>(ix: &'a Index, params: &Params, kind: Kind) -> Result<Target<'a>,
                 &extra,
             ));
         };
+        let repo_arch = Some((params.repo.clone().unwrap_or_default(), arch.to_string()));
+        let details = t.repomd.map(|n| &*ix.file_xml[n as usize]);
         if kind == Kind::Metalink {
             // Like Fedora's server: the hosts are those of the repodata directory itself
             // (a mirror may be current for os/ but not yet for os/repodata/).
-            let repodata = format!("{directory}/repodata");
-            if let Some((directory, dir)) = ix.dir(&repodata) {
+            if let Some((directory, n)) = &t.repodata {
                 return Ok(Target {
                     directory,
-                    dir,
+                    dir: &ix.dirs[*n as usize],
                     file: Some("repomd.xml".into()),
+                    details,
                     header,
-                    repo_arch: Some((params.repo.clone().unwrap_or_default(), arch)),
+                    repo_arch,
                 });
             }
         }
-        let file = (kind == Kind::Metalink).then(|| "repodata/repomd.xml".to_string());
         return Ok(Target {
-            directory,
-            dir,
-            file,
+            directory: &t.directory,
+            dir: &ix.dirs[dir as usize],
+            file: (kind == Kind::Metalink).then(|| "repodata/repomd.xml".to_string()),
+            details,
             header,
-            repo_arch: Some((params.repo.clone().unwrap_or_default(), arch)),
+            repo_arch,
         });
     }
     if let Some(path) = &params.path {
@@ -231,6 +224,7 @@ fn resolve<'a>(ix: &'a Index, params: &Params, kind: Kind) -> Result<Target<'a>,
                 directory,
                 dir,
                 file: None,
+                details: None,
                 header,
                 repo_arch: None,
             });
@@ -239,10 +233,16 @@ fn resolve<'a>(ix: &'a Index, params: &Params, kind: Kind) -> Result<Target<'a>,
         let mut cut = clean.len();
         while let Some(pos) = clean[..cut].rfind('/') {
             if let Some((directory, dir)) = ix.dir(&clean[..pos]) {
+                let file = &clean[pos + 1..];
                 return Ok(Target {
                     directory,
                     dir,
-                    file: Some(clean[pos + 1..].to_string()),
+                    file: Some(file.to_string()),
+                    details: if kind == Kind::Metalink {
+                        file_details(ix, directory, file)
+                    } else {
+                        None
+                    },
                     header,
                     repo_arch: None,
                 });
@@ -265,44 +265,13 @@ fn resolve<'a>(ix: &'a Index, params: &Params, kind: Kind) -> Result<Target<'a>,
     ))
 }
 
-fn file_details<'a>(ix: &'a Index, directory: &str, file: &str) -> Option<&'a [FileDetailsType]> {
-    let (sub, name) = match file.rsplit_once('/') {
-        Some((s, n)) => (format!("{directory}/{s}"), n),
-        None => (directory.to_string(), file),
-    };
-    ix.files
-        .get(&sub)
-        .and_then(|f| f.get(name))
-        .map(Vec::as_slice)
-        .filter(|v| !v.is_empty())
-}
-
-fn write_details(out: &mut String, d: &FileDetailsType, indent: &str) {
-    if d.timestamp != 0 {
-        let _ = writeln!(
-            out,
-            "{indent}<mm0:timestamp>{}</mm0:timestamp>",
-            d.timestamp
-        );
-    }
-    if d.size != 0 {
-        let _ = writeln!(out, "{indent}<size>{}</size>", d.size);
-    }
-    let hashes = [
-        ("md5", &d.md5),
-        ("sha1", &d.sha1),
-        ("sha256", &d.sha256),
-        ("sha512", &d.sha512),
-    ];
-    if hashes.iter().any(|(_, h)| h.is_some()) {
-        let _ = writeln!(out, "{indent}<verification>");
-        for (t, h) in hashes {
-            if let Some(h) = h {
-                let _ = writeln!(out, "{indent} <hash type=\"{t}\">{}</hash>", xml_escape(h));
-            }
-        }
-        let _ = writeln!(out, "{indent}</verification>");
-    }
+/// The rendered details of `file` (a path under `directory`).
+fn file_details<'a>(ix: &'a Index, directory: &str, file: &str) -> Option<&'a str> {
+    let n = match file.rsplit_once('/') {
+        Some((s, name)) => ix.files.get(format!("{directory}/{s}").as_str())?.get(name),
+        None => ix.files.get(directory)?.get(file),
+    }?;
+    Some(&ix.file_xml[*n as usize])
 }
 
 /// Answer `/mirrorlist` or `/metalink`.
@@ -326,7 +295,13 @@ pub fn answer(
     };
     let client: Client = locate(ix, geo, ip);
     let dir = target.dir;
-    let usable = |ent: u32| first_url(ix, ent, kind, &params.protocols).is_some();
+    let usable = |ent: u32| {
+        if params.protocols.is_empty() {
+            ix.has_url(ent, kind == Kind::Mirrorlist)
+        } else {
+            first_url(ix, ent, kind, &params.protocols).is_some()
+        }
+    };
     let sel = select(
         ix,
         geo,
@@ -361,7 +336,7 @@ pub fn answer(
             .find_map(|p| first_url(ix, p.ent, Kind::Mirrorlist, &params.protocols));
         return match first {
             Some(u) => {
-                let u = format!("{}{suffix}", ix.urls[u as usize].base);
+                let u = format!("{}{suffix}", ix.str(ix.urls[u as usize].base));
                 Reply {
                     status: 302,
                     content_type: TEXT,
@@ -397,7 +372,7 @@ pub fn answer(
         let suffix_nl = format!("{suffix}\n");
         for p in &sel.hosts {
             if let Some(u) = first_url(ix, p.ent, Kind::Mirrorlist, &params.protocols) {
-                body.push_str(&ix.urls[u as usize].base);
+                body.push_str(ix.str(ix.urls[u as usize].base));
                 body.push_str(&suffix_nl);
             }
         }
@@ -412,7 +387,7 @@ pub fn answer(
     }
 
     // Metalink.
-    let Some(details) = file_details(ix, target.directory, &tail) else {
+    let Some(details) = target.details else {
         let mut r = metalink_failure(
             404,
             &format!(
@@ -423,31 +398,26 @@ pub fn answer(
         r.tier = tier;
         return r;
     };
-    let file_name = tail.rsplit('/').next().unwrap_or(&tail);
     let suffix_close = format!("{}</url>\n", xml_escape(&suffix));
-    // The exact size of the <url> lines (a cheap pass over the same fragments): a generous
-    // guess would be a ~3× larger allocation per request, which malloc serves far slower.
+    // The exact size of the <url> lines: a generous guess would be a ~3× larger allocation
+    // per request, which malloc serves far slower. Without a protocol filter every URL of a
+    // set is listed, and the set knows the size of its pieces.
+    let per_url = 3 + suffix_close.len();
     let mut url_bytes = 0;
     for p in &sel.hosts {
-        metalink_urls(ix, p, &params.protocols, |head, text| {
-            url_bytes += head.len() + 3 + text.len() + suffix_close.len();
-        });
+        if params.protocols.is_empty() {
+            let set = ix.set_of(p.ent);
+            url_bytes += set.ml_bytes[usize::from(p.private)] as usize + set.urls.len() * per_url;
+        } else {
+            metalink_urls(ix, p, &params.protocols, |head, text| {
+                url_bytes += head.len() + text.len() + per_url;
+            });
+        }
     }
-    let mut out = String::with_capacity(4096 + url_bytes);
+    let mut out = String::with_capacity(512 + details.len() + url_bytes);
     out.push_str(&metalink_head(&pubdate()));
     out.push_str(" <files>\n");
-    let _ = writeln!(out, "  <file name=\"{}\">", xml_escape(file_name));
-    write_details(&mut out, &details[0], "   ");
-    if details.len() > 1 {
-        out.push_str("   <mm0:alternates>\n");
-        for d in &details[1..] {
-            out.push_str("    <mm0:alternate>\n");
-            write_details(&mut out, d, "     ");
-            out.push_str("    </mm0:alternate>\n");
-        }
-        out.push_str("   </mm0:alternates>\n");
-    }
-    out.push_str("   <resources maxconnections=\"1\">\n");
+    out.push_str(details);
     for (i, p) in sel.hosts.iter().enumerate() {
         let pref = 100usize.saturating_sub(i).max(1);
         metalink_urls(ix, p, &params.protocols, |head, text| {
@@ -471,15 +441,14 @@ pub fn answer(
 /// The pre-rendered pieces of a host's metalink `<url>` lines: `f(head, text)` per usable
 /// URL, where the line is `head`, the preference, `text`, then the path and `</url>`.
 fn metalink_urls(ix: &Index, p: &Pick, protocols: &[String], mut f: impl FnMut(&str, &str)) {
-    let set = &ix.sets[ix.ent_set[p.ent as usize] as usize];
-    host_urls(ix, p.ent, Kind::Metalink, protocols, |k, u| {
-        let url = &ix.urls[u as usize];
+    host_urls(ix, p.ent, Kind::Metalink, protocols, |su| {
+        let text = ix.str(su.text);
         let text = if p.private {
-            &url.ml_private
+            text
         } else {
-            &url.ml_public
+            &text[text.len() - su.public as usize..]
         };
-        f(&set.ml_head[k], text);
+        f(ix.str(su.head), text);
         true
     });
 }

@@ -53,22 +53,51 @@ pub fn locate(ix: &Index, geo: &Geo, ip: IpAddr) -> Client {
 /// (Efraimidis–Spirakis: sort by `-ln(u) / w`). The keys are sorted as `f32` bit patterns
 /// (order-preserving for positive floats) packed with the item's position into a `u64`.
 pub fn weighted_shuffle<T: Copy>(items: &mut [T], weight: impl Fn(T) -> f64) {
-    if items.len() < 2 {
-        return;
+    Shuffler::new().shuffle(items, weight);
+}
+
+/// [`weighted_shuffle`] with its own random generator and buffers, reused across the tiers
+/// of a request.
+#[derive(Debug)]
+pub struct Shuffler<T> {
+    rng: fastrand::Rng,
+    keys: Vec<u64>,
+    copy: Vec<T>,
+}
+
+impl<T: Copy> Shuffler<T> {
+    /// A shuffler seeded from the thread's generator.
+    pub fn new() -> Self {
+        Shuffler {
+            rng: fastrand::Rng::with_seed(fastrand::u64(..)),
+            keys: Vec::new(),
+            copy: Vec::new(),
+        }
     }
-    let mut keyed: Vec<u64> = items
-        .iter()
-        .enumerate()
-        .map(|(i, &h)| {
-            let u = 1.0 - fastrand::f64(); // (0, 1]
-            let key = ((-u.ln() / weight(h).max(1e-9)) as f32).abs();
-            (u64::from(key.to_bits()) << 32) | i as u64
-        })
-        .collect();
-    keyed.sort_unstable();
-    let orig = items.to_vec();
-    for (slot, k) in items.iter_mut().zip(keyed) {
-        *slot = orig[(k & 0xffff_ffff) as usize];
+
+    /// Shuffle `items` by `weight`.
+    pub fn shuffle(&mut self, items: &mut [T], weight: impl Fn(T) -> f64) {
+        if items.len() < 2 {
+            return;
+        }
+        self.keys.clear();
+        for (i, &h) in items.iter().enumerate() {
+            let u = 1.0 - self.rng.f32(); // (0, 1]
+            let key = (-u.ln() / weight(h).max(1e-9) as f32).abs();
+            self.keys.push((u64::from(key.to_bits()) << 32) | i as u64);
+        }
+        self.keys.sort_unstable();
+        self.copy.clear();
+        self.copy.extend_from_slice(items);
+        for (slot, &k) in items.iter_mut().zip(&self.keys) {
+            *slot = self.copy[(k & 0xffff_ffff) as usize];
+        }
+    }
+}
+
+impl<T: Copy> Default for Shuffler<T> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -132,6 +161,7 @@ struct Picker<'a> {
     seen: Vec<u64>,
     out: Vec<Pick>,
     tier: Tier,
+    shuffler: Shuffler<Pick>,
 }
 
 impl Picker<'_> {
@@ -143,44 +173,32 @@ impl Picker<'_> {
                 .is_some_and(|c| allowed.binary_search(&c).is_ok())
     }
 
-    /// Add one tier from host lists sorted by host number (the directory's public list or
-    /// country lists); returns how many hosts it added. Country-allowed lists apply to the
-    /// country, continent and global tiers, not to a mirror's own netblocks and ASNs.
-    /// `public`: the lists are the directory's public hosts (none is private).
-    fn tier(&mut self, tier: Tier, lists: &[&[u32]], public: bool) -> usize {
+    /// Add one tier from lists of the directory's entries (its public list or country
+    /// lists); returns how many hosts it added. Country-allowed lists apply to the country,
+    /// continent and global tiers, not to a mirror's own netblocks and ASNs.
+    fn tier(&mut self, tier: Tier, lists: &[&[u32]]) -> usize {
+        self.entries(tier, lists, true)
+    }
+
+    /// Add the entries of `lists` (positions in the directory) as one tier.
+    fn entries(&mut self, tier: Tier, lists: &[&[u32]], check_allowed: bool) -> usize {
         let from = self.out.len();
         let base = self.dir.ents.start;
-        let ix = self.ix;
-        let ents = &ix.ent_host[base as usize..self.dir.ents.end as usize];
-        for hosts in lists {
-            // Both sides are sorted: walk them together, or binary-search a short list.
-            let dense = hosts.len() * 8 >= ents.len();
-            let mut j = 0;
-            for &h in *hosts {
-                if dense {
-                    while j < ents.len() && ents[j] < h {
-                        j += 1;
-                    }
-                } else {
-                    j += ents[j..].partition_point(|&x| x < h);
-                }
-                if j == ents.len() {
-                    break;
-                }
-                if ents[j] == h {
-                    self.consider(h, base + j as u32, true, public);
-                }
+        for offs in lists {
+            for &o in *offs {
+                let ent = base + o;
+                self.consider(self.ix.ent_host[ent as usize], ent, check_allowed);
             }
         }
         self.close(tier, from)
     }
 
-    /// Add one tier of a mirror's own hosts (netblock, Internet2, ASN).
+    /// Add one tier of a mirror's own hosts (netblock, ASN).
     fn preferred<'h>(&mut self, tier: Tier, hosts: impl IntoIterator<Item = &'h u32>) -> usize {
         let from = self.out.len();
         for &h in hosts {
             if let Some(ent) = self.ix.entry(self.dir, h) {
-                self.consider(h, ent, false, false);
+                self.consider(h, ent, false);
             }
         }
         self.close(tier, from)
@@ -188,7 +206,7 @@ impl Picker<'_> {
 
     /// Take host `h` (entry `ent` of the directory) unless already taken, not allowed for
     /// the client or without a usable URL.
-    fn consider(&mut self, h: u32, ent: u32, check_allowed: bool, public: bool) {
+    fn consider(&mut self, h: u32, ent: u32, check_allowed: bool) {
         let (word, bit) = (h as usize / 64, 1u64 << (h % 64));
         if self.seen[word] & bit != 0 || (check_allowed && !self.allowed(h)) || !(self.usable)(ent)
         {
@@ -198,14 +216,14 @@ impl Picker<'_> {
         self.out.push(Pick {
             host: h,
             ent,
-            private: !public && !self.ix.is_global(self.dir, h),
+            private: !self.ix.is_public(ent),
         });
     }
 
     /// Shuffle the hosts added since `from` by bandwidth; returns how many there are.
     fn close(&mut self, tier: Tier, from: usize) -> usize {
         let hosts = &self.ix.hosts;
-        weighted_shuffle(&mut self.out[from..], |p: Pick| {
+        self.shuffler.shuffle(&mut self.out[from..], |p: Pick| {
             hosts[p.host as usize].weight
         });
         let n = self.out.len() - from;
@@ -251,6 +269,7 @@ pub fn select(
         seen: vec![0; ix.hosts.len().div_ceil(64)],
         out: Vec::with_capacity((dir.ents.end - dir.ents.start) as usize),
         tier: Tier::None,
+        shuffler: Shuffler::new(),
     };
     let countries = ix.countries_of(&dir.countries);
     let name = |c: &CountryHosts| -> &str { &ix.countries[c.country as usize] };
@@ -268,10 +287,10 @@ pub fn select(
         // Only what was asked for: no GeoIP, no continent/global fill.
         for c in &params.countries {
             if c == "GLOBAL" {
-                p.tier(Tier::Global, &[ix.global(dir)], true);
+                p.tier(Tier::Global, &[ix.global(dir)]);
                 header.push_str("country = global ");
             } else if let Some(hosts) = find(c) {
-                p.tier(Tier::Country, &[ix.list(hosts)], false);
+                p.tier(Tier::Country, &[ix.list(hosts)]);
                 header.push_str(&format!("country = {c} "));
             }
         }
@@ -288,7 +307,6 @@ pub fn select(
             p.tier(
                 Tier::Continent,
                 &cs.iter().map(|c| ix.list(c)).collect::<Vec<_>>(),
-                false,
             );
             for c in cs {
                 header.push_str(&format!("country = {} ", name(c)));
@@ -319,7 +337,7 @@ pub fn select(
             .countries_of(&dir.countries_i2)
             .iter()
             .find(|x| name(x) == c.as_str())
-        && p.preferred(Tier::Internet2, ix.list(hosts)) > 0
+        && p.entries(Tier::Internet2, &[ix.list(hosts)], false) > 0
     {
         header.push_str("Using Internet2 ");
     }
@@ -331,7 +349,7 @@ pub fn select(
     }
     if let Some(c) = &client.country
         && let Some(hosts) = find(c)
-        && p.tier(Tier::Country, &[ix.list(hosts)], false) > 0
+        && p.tier(Tier::Country, &[ix.list(hosts)]) > 0
     {
         header.push_str(&format!("country = {c} "));
     }
@@ -342,7 +360,6 @@ pub fn select(
         if p.tier(
             Tier::Continent,
             &cs.iter().map(|c| ix.list(c)).collect::<Vec<_>>(),
-            false,
         ) > 0
         {
             for c in cs {
@@ -351,7 +368,7 @@ pub fn select(
         }
     }
     if p.out.len() < minimum {
-        p.tier(Tier::Global, &[ix.global(dir)], true);
+        p.tier(Tier::Global, &[ix.global(dir)]);
         header.push_str("country = global ");
     }
     Selection {

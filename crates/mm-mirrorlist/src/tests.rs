@@ -3,9 +3,8 @@
 
 #[path = "../tests/common/fixture.rs"]
 mod fixture;
-#[path = "../tests/common/mmdb.rs"]
-mod mmdb;
 
+use mm_testkit::mmdb;
 use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::Path;

@@ -5,6 +5,9 @@
 //!   [`pg`] (initdb into a temp dir, unix socket + loopback port, run as the `postgres` user
 //!   when we are root) and stops when the test process exits, however it exits.
 //! * [`bin`] finds a workspace binary (built by `cargo xtask test` before the tests run).
+//! * [`mmdb`] writes small GeoIP2 country databases (no downloaded data in tests).
+
+pub mod mmdb;
 
 use std::io::Write;
 use std::net::TcpListener;

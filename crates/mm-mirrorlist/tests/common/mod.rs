@@ -1,9 +1,10 @@
-//! Helpers for the integration tests: the fixture cache, a GeoIP2 writer, starting the
+//! Helpers for the integration tests: the fixture cache, the testkit's GeoIP2 writer, starting the
 //! real `mirrorlist-server` binary on 127.0.0.1 and a tiny HTTP/1.1 client.
 #![allow(dead_code)]
 
 pub mod fixture;
-pub mod mmdb;
+
+pub use mm_testkit::mmdb;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

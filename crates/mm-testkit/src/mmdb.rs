@@ -1,4 +1,4 @@
-//! A minimal MaxMind DB (MMDB, binary format 2.0) writer for tests: an IPv6 search tree
+//! A minimal MaxMind DB (MMDB, binary format 2.0) writer for tests and benchmarks: an IPv6 search tree
 //! with 24-bit records, IPv4 networks placed under `::/96`, and data records of the form
 //! `{"country": {"iso_code": CC}, "continent": {"code": CONT}}`. maxminddb has no writer.
 
