@@ -5,7 +5,8 @@
 //! (50 hosts, 2k directories). For each, the server is started on a free loopback port and
 //! `wrk` sends, for `--duration` seconds over `--connections` connections, a mix of 70%
 //! metalink, 20% `mirrorlist?repo=` and 10% `mirrorlist?path=` requests with `ip=` taken from
-//! a few hundred addresses (half inside host netblocks). Reported: requests/s, p50/p99
+//! a few hundred addresses (GeoIP hits, ASN hits, host netblocks, unknown; the server is
+//! given a generated GeoIP2 database, global netblocks and a continent CSV). Reported: requests/s, p50/p99
 //! latency, server CPU time per request (utime + stime from /proc/<pid>/stat) and RSS.
 //!
 //! Options: `--duration S` [20; quick 5], `--connections N` [32].
@@ -25,17 +26,21 @@ fn requests(p: &Params, n: usize) -> Vec<String> {
     let repos = cache::repo_count(p).max(1);
     let arches = ["x86_64", "aarch64", "ppc64le", "s390x", "source"];
     let (a, b) = cache::dir_ranges(p)[0];
+    // 300 client addresses: 120 GeoIP hits (the first 100 also in a mirror's ASN), 60 in
+    // host netblocks, 60 in the cache's netblock→country table, 60 unknown.
     let mut ips: Vec<String> = Vec::new();
-    for i in 0..150u64 {
+    for i in 0..120u64 {
+        ips.push(format!("198.51.{i}.7"));
+    }
+    for i in 0..60u64 {
         let nb = i * 4 % p.netblocks.max(1) + 1;
         ips.push(format!("10.{}.{}.{}", nb / 256, nb % 256, 1 + i % 250));
     }
-    for i in 0..150u64 {
-        ips.push(match i % 3 {
-            0 => format!("203.0.113.{}", i),
-            1 => format!("198.51.{}.7", i),
-            _ => format!("100.64.{}.9", i % 100 + 1),
-        });
+    for i in 0..60u64 {
+        ips.push(format!("100.64.{}.9", i + 1));
+    }
+    for i in 0..60u64 {
+        ips.push(format!("203.0.113.{}", i + 1));
     }
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
@@ -62,6 +67,65 @@ fn requests(p: &Params, n: usize) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// The countries of the generated hosts (see `cache::fill_sql`) and their continents.
+const COUNTRIES: [(&str, &str); 20] = [
+    ("US", "NA"),
+    ("DE", "EU"),
+    ("FR", "EU"),
+    ("GB", "EU"),
+    ("NL", "EU"),
+    ("SE", "EU"),
+    ("CZ", "EU"),
+    ("JP", "AS"),
+    ("CN", "AS"),
+    ("BR", "SA"),
+    ("AU", "OC"),
+    ("CA", "NA"),
+    ("IT", "EU"),
+    ("ES", "EU"),
+    ("PL", "EU"),
+    ("RU", "EU"),
+    ("IN", "AS"),
+    ("ZA", "AF"),
+    ("KR", "AS"),
+    ("CH", "EU"),
+];
+
+/// The location files the server is started with: a GeoIP2 country database
+/// (`198.51.N.0/24` → the N-th country, round robin), global netblocks (`198.51.N.0/24` →
+/// ASN 64500+N for N < 100, the ASNs of the generated hosts) and the country→continent CSV.
+fn write_geo(dir: &Path) -> Result<Vec<String>> {
+    let nets: Vec<String> = (0..200).map(|i| format!("198.51.{i}.0/24")).collect();
+    let entries: Vec<(&str, &str, &str)> = nets
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), COUNTRIES[i % 20].0, COUNTRIES[i % 20].1))
+        .collect();
+    let geoip = dir.join("geo.mmdb");
+    std::fs::write(&geoip, mm_testkit::mmdb::build(&entries))?;
+    let global = dir.join("global_netblocks.txt");
+    let mut text = String::new();
+    for i in 0..100 {
+        let _ = writeln!(text, "198.51.{i}.0/24 {}", 64500 + i);
+    }
+    std::fs::write(&global, text)?;
+    let cccsv = dir.join("continents.csv");
+    let mut text = String::from("code,continent\n");
+    for (c, k) in COUNTRIES {
+        let _ = writeln!(text, "{c},{k}");
+    }
+    std::fs::write(&cccsv, text)?;
+    let arg = |p: PathBuf| p.display().to_string();
+    Ok(vec![
+        "--geoip".into(),
+        arg(geoip),
+        "-g".into(),
+        arg(global),
+        "--cccsv".into(),
+        arg(cccsv),
+    ])
 }
 
 fn lua(reqs: &[String]) -> String {
@@ -162,6 +226,7 @@ fn load(
     p: &Params,
     secs: u64,
     conns: u64,
+    geo: &[String],
 ) -> Result<Load> {
     let sub = dir.join(label);
     std::fs::create_dir_all(&sub)?;
@@ -174,6 +239,7 @@ fn load(
         .arg("-c")
         .arg(cache_file)
         .args(["--listen", "127.0.0.1", "-p", &port.to_string()])
+        .args(geo)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(sub.join("server.log"))?)
         .spawn()
@@ -329,8 +395,9 @@ pub fn run(opts: &Opts) -> Result<()> {
     let small_p = Params::small();
     let small = cache::build(&dir, "small", &small_p, false)?.cache;
 
-    let big = load(&dir, "large", &large, &large_p, secs, conns)?;
-    let little = load(&dir, "small", &small, &small_p, secs, conns)?;
+    let geo = write_geo(&dir)?;
+    let big = load(&dir, "large", &large, &large_p, secs, conns, &geo)?;
+    let little = load(&dir, "small", &small, &small_p, secs, conns, &geo)?;
 
     let mut r = Report {
         title: "mirrorlist-server (requests)".into(),
@@ -349,7 +416,7 @@ pub fn run(opts: &Opts) -> Result<()> {
         opts.shown()
     ));
     r.intro.push(format!(
-        "Load: `wrk -t{} -c{conns} -d{secs}s --latency` on loopback after a 2 s warm-up; 70% `metalink?repo&arch`, 20% `mirrorlist?repo&arch`, 10% `mirrorlist?path`, `ip=` from 300 addresses (half inside host netblocks). Large cache: {large_note}. Small cache: {}.",
+        "Load: `wrk -t{} -c{conns} -d{secs}s --latency` on loopback after a 2 s warm-up; 70% `metalink?repo&arch`, 20% `mirrorlist?repo&arch`, 10% `mirrorlist?path`, `ip=` from 300 addresses: 120 GeoIP hits (100 of them also in a mirror's ASN), 60 in host netblocks, 60 in the cache's netblock→country table, 60 unknown; the server gets a generated GeoIP2 country database, global netblocks (`CIDR ASN`) and a country→continent CSV. Large cache: {large_note}. Small cache: {}.",
         half_cpus(),
         small_p.describe()
     ));
