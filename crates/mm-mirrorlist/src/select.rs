@@ -68,10 +68,15 @@ pub struct Shuffler<T> {
 impl<T: Copy> Shuffler<T> {
     /// A shuffler seeded from the thread's generator.
     pub fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    /// A shuffler with room for `n` items.
+    pub fn with_capacity(n: usize) -> Self {
         Shuffler {
             rng: fastrand::Rng::with_seed(fastrand::u64(..)),
-            keys: Vec::new(),
-            copy: Vec::new(),
+            keys: Vec::with_capacity(n),
+            copy: Vec::with_capacity(n),
         }
     }
 
@@ -269,7 +274,7 @@ pub fn select(
         seen: vec![0; ix.hosts.len().div_ceil(64)],
         out: Vec::with_capacity((dir.ents.end - dir.ents.start) as usize),
         tier: Tier::None,
-        shuffler: Shuffler::new(),
+        shuffler: Shuffler::with_capacity((dir.ents.end - dir.ents.start) as usize),
     };
     let countries = ix.countries_of(&dir.countries);
     let name = |c: &CountryHosts| -> &str { &ix.countries[c.country as usize] };

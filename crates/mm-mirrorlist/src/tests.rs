@@ -398,6 +398,34 @@ fn metalink_document() {
 }
 
 #[test]
+fn a_repo_pointing_to_a_missing_directory_is_unknown() {
+    let mut ml = fixture::cache(1_700_000_000);
+    let mut ghost = ml.repo_arch_to_directory_name[0].clone();
+    ghost.key = "ghost-1+x86_64".into();
+    ghost.value = "pub/nowhere".into();
+    ml.repo_arch_to_directory_name.push(ghost);
+    let bytes = mm_cachefile::encode(&ml);
+    let read = crate::load::read_from(bytes.as_slice(), Path::new("c.proto")).unwrap();
+    let all = read.defects.join("\n");
+    assert!(
+        all.contains("ghost-1+x86_64 points to directory pub/nowhere"),
+        "{all}"
+    );
+    let w = World {
+        ix: read.index,
+        ..world()
+    };
+    for kind in [Kind::Mirrorlist, Kind::Metalink] {
+        let r = w.get(kind, "repo=ghost-1&arch=x86_64");
+        assert_eq!(r.status, 404, "{}", r.body);
+        assert!(r.body.contains("invalid repo or arch"), "{}", r.body);
+    }
+    // The other repositories are unaffected.
+    let r = w.get(Kind::Metalink, "repo=fedora-41&arch=x86_64&country=DE");
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[test]
 fn metalink_uses_the_repodata_directory_when_the_cache_has_it() {
     let mut w = world();
     let mut ml = fixture::cache(1_700_000_000);
@@ -409,12 +437,15 @@ fn metalink_uses_the_repodata_directory_when_the_cache_has_it() {
     repodata.by_country.retain(|c| c.key == "FR");
     repodata.by_country_internet2.clear();
     repodata.by_host_id.retain(|h| h.key == 3);
+    // A URL listed twice in a host's list is offered once, even when another URL of the
+    // same protocol sits between the two.
+    repodata.by_host_id[0].value = vec![31, 11, 31];
     ml.mirror_list_cache.push(repodata);
     w.ix = Index::build(&ml);
     let r = w.get(Kind::Metalink, "repo=fedora-41&arch=x86_64&ip=198.51.100.9");
     assert_eq!(r.status, 200, "{}", r.body);
     let urls: Vec<&str> = r.body.lines().filter(|l| l.contains("<url ")).collect();
-    assert_eq!(urls.len(), 1, "{}", r.body);
+    assert_eq!(urls.len(), 2, "{}", r.body);
     assert!(
         urls[0].ends_with(&format!(
             ">https://fr3.example/fedora/linux/{}/repodata/repomd.xml</url>",
