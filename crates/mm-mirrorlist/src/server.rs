@@ -140,23 +140,84 @@ pub fn load_geo(opts: &Options) -> Result<Geo, ServerError> {
     )?)
 }
 
-/// Counters exported on `/metrics`.
-#[derive(Debug, Default)]
+/// The endpoints, statuses and tiers counted without a lock (any other status is counted
+/// in a locked map).
+const ENDPOINTS: [&str; 5] = ["metalink", "mirrorlist", "healthz", "metrics", "other"];
+const STATUSES: [u16; 5] = [200, 302, 400, 404, 405];
+const TIERS: [&str; 7] = [
+    "netblock",
+    "internet2",
+    "asn",
+    "country",
+    "continent",
+    "global",
+    "none",
+];
+
+/// Counters exported on `/metrics`. Requests are counted with one atomic add: a lock here
+/// would be taken by every request on every worker.
+#[derive(Debug)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(&'static str, u16, &'static str), u64>>,
+    requests: Box<[AtomicU64]>,
+    other_requests: Mutex<BTreeMap<(&'static str, u16, &'static str), u64>>,
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
     log_dropped: AtomicU64,
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            requests: (0..ENDPOINTS.len() * STATUSES.len() * TIERS.len())
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            other_requests: Mutex::default(),
+            reloads_ok: AtomicU64::new(0),
+            reloads_failed: AtomicU64::new(0),
+            log_dropped: AtomicU64::new(0),
+        }
+    }
+}
+
 impl Metrics {
     fn count(&self, endpoint: &'static str, status: u16, tier: &'static str) {
-        *self
-            .requests
+        let e = ENDPOINTS.iter().position(|x| *x == endpoint);
+        let s = STATUSES.iter().position(|x| *x == status);
+        let t = TIERS.iter().position(|x| *x == tier);
+        match (e, s, t) {
+            (Some(e), Some(s), Some(t)) => {
+                self.requests[(e * STATUSES.len() + s) * TIERS.len() + t]
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {
+                let mut m = self
+                    .other_requests
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                *m.entry((endpoint, status, tier)).or_default() += 1;
+            }
+        }
+    }
+
+    /// Every non-zero request counter, sorted.
+    fn requests(&self) -> BTreeMap<(&'static str, u16, &'static str), u64> {
+        let mut all = self
+            .other_requests
             .lock()
-            .unwrap()
-            .entry((endpoint, status, tier))
-            .or_default() += 1;
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for (e, ep) in ENDPOINTS.iter().enumerate() {
+            for (s, st) in STATUSES.iter().enumerate() {
+                for (t, tier) in TIERS.iter().enumerate() {
+                    let n = self.requests[(e * STATUSES.len() + s) * TIERS.len() + t]
+                        .load(Ordering::Relaxed);
+                    if n > 0 {
+                        *all.entry((ep, *st, tier)).or_default() += n;
+                    }
+                }
+            }
+        }
+        all
     }
 }
 
@@ -309,7 +370,7 @@ impl Shared {
         let mut s = String::new();
         s.push_str("# HELP mirrorlist_requests_total Requests answered, by endpoint, status and tier of the first mirror offered (none: no mirror chosen).\n");
         s.push_str("# TYPE mirrorlist_requests_total counter\n");
-        for ((ep, st, tier), n) in self.metrics.requests.lock().unwrap().iter() {
+        for ((ep, st, tier), n) in self.metrics.requests() {
             s.push_str(&format!(
                 "mirrorlist_requests_total{{endpoint=\"{ep}\",status=\"{st}\",tier=\"{tier}\"}} {n}\n"
             ));
@@ -367,7 +428,7 @@ impl Shared {
             access: None,
             tier: None,
         };
-        let (endpoint, reply) = if method != "GET" && method != "HEAD" {
+        let (endpoint, mut reply) = if method != "GET" && method != "HEAD" {
             ("other", plain(405, "method not allowed\n"))
         } else if path == "/healthz" {
             let st = self.state.load();
@@ -415,10 +476,10 @@ impl Shared {
         };
         let tier = reply.tier.map_or("none", |t| t.name());
         self.metrics.count(endpoint, reply.status, tier);
-        if let Some(line) = &reply.access
-            && reply.status < 400
+        if reply.status < 400
+            && let Some(line) = reply.access.take()
         {
-            self.access(line.clone());
+            self.access(line);
         }
         (endpoint, reply)
     }
@@ -444,16 +505,15 @@ async fn serve_one(
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    let method = req.method().as_str().to_string();
+    let method = req.method().as_str();
     let xff = req
         .headers()
         .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().unwrap_or("").to_string();
-    let (_, reply) = shared.handle(&method, &path, &query, xff.as_deref(), peer.ip());
-    Ok(to_response(&method, reply))
+        .and_then(|v| v.to_str().ok());
+    let uri = req.uri();
+    let query = uri.query().unwrap_or("");
+    let (_, reply) = shared.handle(method, uri.path(), query, xff, peer.ip());
+    Ok(to_response(method, reply))
 }
 
 /// Lets `serve` stop accepting and ask open connections to finish.
@@ -617,4 +677,39 @@ pub fn run(opts: Options) -> Result<(), ServerError> {
         log::info!("stopped");
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Metrics, TIERS};
+    use crate::select::Tier;
+
+    #[test]
+    fn request_counters_cover_every_tier_and_any_status() {
+        let all = [
+            Tier::Netblock,
+            Tier::Internet2,
+            Tier::Asn,
+            Tier::Country,
+            Tier::Continent,
+            Tier::Global,
+            Tier::None,
+        ];
+        assert_eq!(TIERS.to_vec(), all.map(Tier::name).to_vec());
+        let m = Metrics::default();
+        m.count("metalink", 200, "country");
+        m.count("metalink", 200, "country");
+        m.count("mirrorlist", 404, "none");
+        // A status without its own counter still counts.
+        m.count("other", 503, "none");
+        let got: Vec<_> = m.requests().into_iter().collect();
+        assert_eq!(
+            got,
+            [
+                (("metalink", 200, "country"), 2),
+                (("mirrorlist", 404, "none"), 1),
+                (("other", 503, "none"), 1),
+            ]
+        );
+    }
 }
