@@ -9,12 +9,6 @@ use clap::Parser;
 use mm_core::cli::{EXIT_USAGE, ExitError, main_with};
 use mm_mirrorlist::cli::Args;
 
-/// mimalloc instead of glibc's malloc: a request's buffers are often freed on another
-/// worker thread than the one that allocated them, and glibc then takes the other arena's
-/// lock (a futex per request under load).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let args = Args::parse();
     main_with(|| {

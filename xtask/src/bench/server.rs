@@ -7,7 +7,8 @@
 //! metalink, 20% `mirrorlist?repo=` and 10% `mirrorlist?path=` requests with `ip=` taken from
 //! a few hundred addresses (GeoIP hits, ASN hits, host netblocks, unknown; the server is
 //! given a generated GeoIP2 database, global netblocks and a continent CSV). Reported: requests/s, p50/p99
-//! latency, server CPU time per request (utime + stime from /proc/<pid>/stat) and RSS.
+//! latency, server CPU time per request (utime + stime from /proc/<pid>/stat) and RSS,
+//! and the large cache's RSS after each of five reloads (SIGHUP).
 //!
 //! Options: `--duration S` [20; quick 5], `--connections N` [32].
 
@@ -425,6 +426,35 @@ fn summarize(s: &Server, rounds: &[Round]) -> Load {
     }
 }
 
+/// RSS (MB) after each of `n` reloads (SIGHUP) of a server, each taken once the server
+/// logged the reload and had a second to drop the old index.
+fn reload_rss(s: &Server, n: usize) -> Result<Vec<f64>> {
+    let log = s.sub.join("server.log");
+    let reloads = || {
+        std::fs::read_to_string(&log)
+            .map(|t| t.matches("reloaded the cache").count())
+            .unwrap_or(0)
+    };
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let before = reloads();
+        Command::new("kill")
+            .args(["-HUP", &s.pid.to_string()])
+            .status()
+            .context("sending SIGHUP")?;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while reloads() == before {
+            if Instant::now() > deadline {
+                bail!("no reload within 120 s of SIGHUP; see {}", log.display());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        out.push(status_kb(s.pid, "VmRSS:") as f64 / 1024.0);
+    }
+    Ok(out)
+}
+
 /// Rounds per cache: the two servers are measured in turn, so that a change in the
 /// machine's load during the run affects both alike.
 const ROUNDS: u64 = 5;
@@ -470,6 +500,8 @@ pub fn run(opts: &Opts) -> Result<()> {
     }
     let big = summarize(&servers[0], &rounds[0]);
     let little = summarize(&servers[1], &rounds[1]);
+    let after_reloads = reload_rss(&servers[0], 5)?;
+    let reload_peak = status_kb(servers[0].pid, "VmHWM:") as f64 / 1024.0;
 
     let mut r = Report {
         title: "mirrorlist-server (requests)".into(),
@@ -561,6 +593,14 @@ pub fn run(opts: &Opts) -> Result<()> {
         little.p99_ms,
         rounds_ms(&big),
         rounds_ms(&little)
+    ));
+    r.notes.push(format!(
+        "- RSS of the large cache's server after each of 5 reloads (SIGHUP): {} MB; peak while the new index is built beside the serving one: {reload_peak:.0} MB",
+        after_reloads
+            .iter()
+            .map(|m| format!("{m:.0}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     r.notes.push(String::new());
     r.notes.push(format!(
