@@ -9,7 +9,8 @@
 //! hundred addresses (GeoIP hits, ASN hits, host netblocks, unknown; the server is given a
 //! generated GeoIP2 database, global netblocks and a continent CSV). Reported: requests/s,
 //! p50/p99 latency, server CPU time per request (utime + stime from /proc/<pid>/stat) and
-//! RSS, and the large cache's RSS after each of five reloads (SIGHUP).
+//! RSS, the large cache's RSS after each of five reloads (SIGHUP), and the cost of building
+//! the answers alone (the crate's `bench` example, no HTTP, no sockets).
 //!
 //! Options: `--duration S` [20; quick 5], `--connections N` [32].
 
@@ -289,7 +290,9 @@ fn start(dir: &Path, label: &str, cache_file: &Path, p: &Params, geo: &[String])
         .ok()
         .and_then(|log| index_mb(&log));
     let script = sub.join("mix.lua");
-    std::fs::write(&script, lua(&requests(p, 5000)))?;
+    let reqs = requests(p, 5000);
+    std::fs::write(&script, lua(&reqs))?;
+    std::fs::write(sub.join("requests.txt"), reqs.join("\n") + "\n")?;
     let url = format!("http://127.0.0.1:{port}");
     // warm-up
     Command::new("wrk")
@@ -465,6 +468,37 @@ fn reload_rss(s: &Server, n: usize) -> Result<Vec<f64>> {
     Ok(out)
 }
 
+/// The cost of the answers alone: the crate's `bench` example answers the server's
+/// requests in a loop on one thread, without HTTP or sockets. Returns (µs, KB) per request.
+/// `sub`: the server's directory (with its `requests.txt`); `geo`: the server's location
+/// flags, which the example takes too.
+fn answer_alone(sub: &Path, cache_file: &Path, geo: &[String]) -> Result<(f64, f64)> {
+    let example = crate::root().join("target/release/examples/bench");
+    let out = Command::new(&example)
+        .arg(cache_file)
+        .arg(sub.join("requests.txt"))
+        .args(geo)
+        .output()
+        .with_context(|| format!("running {}", example.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        bail!(
+            "{} failed: {}",
+            example.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // "answer: X µs/request, Y KB/request"
+    let nums: Vec<f64> = text
+        .split_whitespace()
+        .filter_map(|w| w.trim_end_matches(',').parse().ok())
+        .collect();
+    match nums[..] {
+        [us, kb] => Ok((us, kb)),
+        _ => bail!("unexpected output from {}: {text:?}", example.display()),
+    }
+}
+
 /// Rounds per cache: the two servers are measured in turn, so that a change in the
 /// machine's load during the run affects both alike.
 const ROUNDS: u64 = 5;
@@ -472,6 +506,14 @@ const ROUNDS: u64 = 5;
 pub fn run(opts: &Opts) -> Result<()> {
     super::ensure_tools()?;
     super::build_release()?;
+    crate::run(crate::cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "mm-mirrorlist",
+        "--example",
+        "bench",
+    ]))?;
     let dir = super::work_dir("server")?;
     let secs = opts.num("duration", 20, 5)?;
     let conns = opts.num("connections", 32, 32)?;
@@ -512,6 +554,11 @@ pub fn run(opts: &Opts) -> Result<()> {
     let little = summarize(&servers[1], &rounds[1]);
     let after_reloads = reload_rss(&servers[0], 5)?;
     let reload_peak = status_kb(servers[0].pid, "VmHWM:") as f64 / 1024.0;
+    drop(servers);
+    let alone = [
+        answer_alone(&dir.join("large"), &large, &geo)?,
+        answer_alone(&dir.join("small"), &small, &geo)?,
+    ];
 
     let mut r = Report {
         title: "mirrorlist-server (requests)".into(),
@@ -612,6 +659,10 @@ pub fn run(opts: &Opts) -> Result<()> {
             .map(|m| format!("{m:.0}"))
             .collect::<Vec<_>>()
             .join(", ")
+    ));
+    r.notes.push(format!(
+        "- Building the answers alone (the same requests answered in a loop on one thread, no HTTP, no sockets: `mm-mirrorlist`'s `bench` example): large {:.1} µs ({:.1} KB), small {:.1} µs ({:.1} KB) per request; the rest of the CPU per request is hyper, tokio and the kernel",
+        alone[0].0, alone[0].1, alone[1].0, alone[1].1
     ));
     r.notes.push(String::new());
     r.notes.push(format!(
