@@ -110,8 +110,8 @@ fn url_ok(ix: &Index, u: u32, kind: Kind, protocols: &[String]) -> bool {
     }
 }
 
-/// The URLs of an entry's set usable for this request, best protocol first:
-/// `f(position in the set, URL)` until it returns false.
+/// The URLs of an entry's set usable for this request, best protocol first: `f(url)`
+/// until it returns false.
 fn host_urls(
     ix: &Index,
     ent: u32,
