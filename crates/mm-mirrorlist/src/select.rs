@@ -121,6 +121,17 @@ pub enum Tier {
 }
 
 impl Tier {
+    /// Every tier, in the order they are tried (`None` last).
+    pub const ALL: [Tier; 7] = [
+        Tier::Netblock,
+        Tier::Internet2,
+        Tier::Asn,
+        Tier::Country,
+        Tier::Continent,
+        Tier::Global,
+        Tier::None,
+    ];
+
     /// The label.
     pub fn name(self) -> &'static str {
         match self {

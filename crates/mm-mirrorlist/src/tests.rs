@@ -548,18 +548,7 @@ fn reply_names_the_tier_of_the_first_mirror() {
     // Embargoed: nothing chosen; unknown repository: no selection at all.
     assert_eq!(tier(Kind::Mirrorlist, &q("233.252.0.1")), Some(Tier::None));
     assert_eq!(tier(Kind::Mirrorlist, "repo=nope&arch=x86_64"), None);
-    let names: Vec<&str> = [
-        Tier::Netblock,
-        Tier::Internet2,
-        Tier::Asn,
-        Tier::Country,
-        Tier::Continent,
-        Tier::Global,
-        Tier::None,
-    ]
-    .iter()
-    .map(|t| t.name())
-    .collect();
+    let names: Vec<&str> = Tier::ALL.iter().map(|t| t.name()).collect();
     assert_eq!(
         names,
         [
