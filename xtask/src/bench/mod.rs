@@ -108,6 +108,35 @@ pub fn bin(name: &str) -> PathBuf {
     crate::root().join("target/release").join(name)
 }
 
+/// Build `package`'s release example `name` and give its path.
+pub fn build_example(package: &str, name: &str) -> Result<PathBuf> {
+    crate::run(crate::cargo().args(["build", "--release", "-p", package, "--example", name]))?;
+    Ok(crate::root().join("target/release/examples").join(name))
+}
+
+/// Run a benchmark helper and give its standard output; a failure names the program and
+/// shows what it printed.
+pub fn run_helper(cmd: &mut std::process::Command) -> Result<String> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let out = cmd.output().with_context(|| format!("running {program}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        anyhow::bail!(
+            "{program} failed: {}\n{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(stdout)
+}
+
+/// Figures as `a, b, c` with `digits` decimals.
+pub fn join(v: &[f64], digits: usize) -> String {
+    v.iter()
+        .map(|x| format!("{x:.digits$}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Build the release binaries every benchmark uses (one package set, so nothing is rebuilt
 /// between benchmarks).
 pub fn build_release() -> Result<()> {

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use super::{Opts, Report, bin, build_release, ensure_tools, machine, verdict};
 
@@ -19,32 +19,14 @@ fn wall_seconds(s: &str) -> Option<f64> {
 pub fn run(opts: &Opts) -> Result<()> {
     ensure_tools()?;
     build_release()?;
-    crate::run(crate::cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "mm-publiclist",
-        "--example",
-        "bench",
-    ]))?;
-    let example = crate::root().join("target/release/examples/bench");
+    let example = super::build_example("mm-publiclist", "bench")?;
     let mut cmd = Command::new(&example);
     cmd.arg(bin("mirrormanager")).current_dir(crate::root());
     if opts.quick {
         cmd.env("MM_BENCH_HOSTS", "100")
             .env("MM_BENCH_VERSIONS", "10");
     }
-    let out = cmd
-        .output()
-        .with_context(|| format!("run {}", example.display()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !out.status.success() {
-        bail!(
-            "{} failed: {}\n{stdout}",
-            example.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let stdout = super::run_helper(&mut cmd)?;
     let mut report = Report {
         title: "publiclist".into(),
         intro: vec![

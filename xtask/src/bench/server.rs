@@ -10,7 +10,7 @@
 //! generated GeoIP2 database, global netblocks and a continent CSV). Reported: requests/s,
 //! p50/p99 latency, server CPU time per request (utime + stime from /proc/<pid>/stat) and
 //! RSS, the large cache's RSS after each of five reloads (SIGHUP), and the cost of building
-//! the answers alone (the crate's `bench` example, no HTTP, no sockets).
+//! the answers alone (the crate's `answers` example, no HTTP, no sockets).
 //!
 //! Options: `--duration S` [20; quick 5], `--connections N` [32].
 
@@ -468,26 +468,22 @@ fn reload_rss(s: &Server, n: usize) -> Result<Vec<f64>> {
     Ok(out)
 }
 
-/// The cost of the answers alone: the crate's `bench` example answers the server's
+/// The cost of the answers alone: the crate's `answers` example answers the server's
 /// requests in a loop on one thread, without HTTP or sockets. Returns (µs, KB) per request.
 /// `sub`: the server's directory (with its `requests.txt`); `geo`: the server's location
 /// flags, which the example takes too.
-fn answer_alone(sub: &Path, cache_file: &Path, geo: &[String]) -> Result<(f64, f64)> {
-    let example = crate::root().join("target/release/examples/bench");
-    let out = Command::new(&example)
-        .arg(cache_file)
-        .arg(sub.join("requests.txt"))
-        .args(geo)
-        .output()
-        .with_context(|| format!("running {}", example.display()))?;
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    if !out.status.success() {
-        bail!(
-            "{} failed: {}",
-            example.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+fn answer_alone(
+    example: &Path,
+    sub: &Path,
+    cache_file: &Path,
+    geo: &[String],
+) -> Result<(f64, f64)> {
+    let text = super::run_helper(
+        Command::new(example)
+            .arg(cache_file)
+            .arg(sub.join("requests.txt"))
+            .args(geo),
+    )?;
     // "answer: X µs/request, Y KB/request"
     let nums: Vec<f64> = text
         .split_whitespace()
@@ -506,14 +502,7 @@ const ROUNDS: u64 = 5;
 pub fn run(opts: &Opts) -> Result<()> {
     super::ensure_tools()?;
     super::build_release()?;
-    crate::run(crate::cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "mm-mirrorlist",
-        "--example",
-        "bench",
-    ]))?;
+    let answers = super::build_example("mm-mirrorlist", "answers")?;
     let dir = super::work_dir("server")?;
     let secs = opts.num("duration", 20, 5)?;
     let conns = opts.num("connections", 32, 32)?;
@@ -556,8 +545,8 @@ pub fn run(opts: &Opts) -> Result<()> {
     let reload_peak = status_kb(servers[0].pid, "VmHWM:") as f64 / 1024.0;
     drop(servers);
     let alone = [
-        answer_alone(&dir.join("large"), &large, &geo)?,
-        answer_alone(&dir.join("small"), &small, &geo)?,
+        answer_alone(&answers, &dir.join("large"), &large, &geo)?,
+        answer_alone(&answers, &dir.join("small"), &small, &geo)?,
     ];
 
     let mut r = Report {
@@ -637,31 +626,20 @@ pub fn run(opts: &Opts) -> Result<()> {
         big.cache_mb,
         big.hwm_mb / big.cache_mb
     ));
-    let rounds_ms = |l: &Load| {
-        l.p99_rounds
-            .iter()
-            .map(|x| format!("{x:.2}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     r.notes.push(format!(
         "- p99 < 2 ms: {} (large {:.3} ms, small {:.3} ms; rounds: large {}, small {})",
         verdict(big.p99_ms < 2.0 && little.p99_ms < 2.0),
         big.p99_ms,
         little.p99_ms,
-        rounds_ms(&big),
-        rounds_ms(&little)
+        super::join(&big.p99_rounds, 2),
+        super::join(&little.p99_rounds, 2)
     ));
     r.notes.push(format!(
         "- RSS of the large cache's server after each of 5 reloads (SIGHUP): {} MB; peak while the new index is built beside the serving one: {reload_peak:.0} MB",
-        after_reloads
-            .iter()
-            .map(|m| format!("{m:.0}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        super::join(&after_reloads, 0)
     ));
     r.notes.push(format!(
-        "- Building the answers alone (the same requests answered in a loop on one thread, no HTTP, no sockets: `mm-mirrorlist`'s `bench` example): large {:.1} µs ({:.1} KB), small {:.1} µs ({:.1} KB) per request; the rest of the CPU per request is hyper, tokio and the kernel",
+        "- Building the answers alone (the same requests answered in a loop on one thread, no HTTP, no sockets: `mm-mirrorlist`'s `answers` example): large {:.1} µs ({:.1} KB), small {:.1} µs ({:.1} KB) per request; the rest of the CPU per request is hyper, tokio and the kernel",
         alone[0].0, alone[0].1, alone[1].0, alone[1].1
     ));
     r.notes.push(String::new());

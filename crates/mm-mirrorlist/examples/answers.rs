@@ -2,7 +2,7 @@
 //! answering requests in a loop on one thread, without HTTP or sockets, so that the cost of
 //! building the answers can be told apart from hyper's, tokio's and the kernel's.
 //!
-//! `bench CACHE REQUESTS [--geoip F] [-g F] [--cccsv F] [-n N]`: REQUESTS has one
+//! `answers CACHE REQUESTS [--geoip F] [-g F] [--cccsv F] [-n N]`: REQUESTS has one
 //! `/metalink?…` or `/mirrorlist?…` request per line; N requests are timed [200000] after
 //! one pass over all of them. Prints `answer: X µs/request, Y KB/request`.
 
@@ -22,7 +22,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: bench CACHE REQUESTS [--geoip F] [-g F] [--cccsv F] [-n N]";
+    let usage = "usage: answers CACHE REQUESTS [--geoip F] [-g F] [--cccsv F] [-n N]";
     let cache = args.next().ok_or(usage)?;
     let requests = args.next().ok_or(usage)?;
     let (mut geoip, mut global, mut cccsv, mut n) = (None, None, None, 200_000usize);
