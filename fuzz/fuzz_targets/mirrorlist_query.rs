@@ -23,17 +23,9 @@ fn shared() -> &'static Arc<Shared> {
         let cache = dir.join("mirrorlist_cache.proto");
         mm_cachefile::write_atomic(&cache, &fixture::cache(1_700_000_000)).unwrap();
         Shared::new(Options {
-            cache,
-            geoip: None,
-            global_netblocks: None,
-            cccsv: None,
-            i2_netblocks: None,
-            minimum: 5,
-            log: None,
-            listen: "127.0.0.1:0".parse().unwrap(),
             embargoed: vec!["KP".into()],
             poll_interval: Duration::from_secs(3600),
-            threads: None,
+            ..Options::new(cache)
         })
         .unwrap()
     })

@@ -66,20 +66,7 @@ fn arch_id(conn: &mut DbConn, name: &str) -> i32 {
 
 /// A directory in `cat`'s tree.
 fn dir(conn: &mut DbConn, cat: &str, name: &str) -> i32 {
-    diesel::insert_into(directory::table)
-        .values(&NewDirectory {
-            name: name.into(),
-            files: None,
-            readable: true,
-            ctime: Some(0),
-        })
-        .execute(conn)
-        .unwrap();
-    let id = directory::table
-        .filter(directory::name.eq(name))
-        .select(directory::id)
-        .first(conn)
-        .unwrap();
+    let id = mm_testkit::fixture::directory(conn, name).unwrap();
     let c = category_id(conn, cat);
     diesel::insert_into(category_directory::table)
         .values(&CategoryDirectory {

@@ -116,6 +116,59 @@ fn binaries_hold_no_query_logic() {
     }
 }
 
+/// The docs are committed: bench reports and examples in them must not name the checkout
+/// or the temp dir of the machine that wrote them.
+#[test]
+fn docs_name_no_path_of_the_machine() {
+    let root = root();
+    let here = root.display().to_string();
+    let tmp = std::env::temp_dir().display().to_string();
+    let tmp = format!("{}/mm-", tmp.trim_end_matches('/'));
+    let mut files = vec![root.join("README.md")];
+    for e in std::fs::read_dir(root.join("docs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            files.push(p);
+        }
+    }
+    assert!(files.len() >= 4, "{files:?}");
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            assert!(
+                !line.contains(&here) && !line.contains(&tmp),
+                "{}:{}: names a path of this machine: {line}",
+                f.display(),
+                n + 1
+            );
+        }
+    }
+}
+
+/// Cargo writes every package's examples to one `target/*/examples/`, so two examples of
+/// the same name overwrite each other.
+#[test]
+fn example_names_are_unique_across_the_workspace() {
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut count = 0;
+    for krate in dirs(&root().join("crates")) {
+        let examples = root().join("crates").join(&krate).join("examples");
+        let Ok(entries) = std::fs::read_dir(&examples) else {
+            continue;
+        };
+        for e in entries.filter_map(|e| e.ok()) {
+            let name = e.file_name().into_string().unwrap();
+            let name = name.strip_suffix(".rs").unwrap_or(&name).to_owned();
+            count += 1;
+            assert!(
+                seen.insert(name.clone()),
+                "example `{name}` of {krate} has the name of another crate's example"
+            );
+        }
+    }
+    assert!(count >= 3, "the examples were not found ({count})");
+}
+
 #[test]
 fn mirrorlist_server_does_not_link_the_database_layer() {
     if !root().join("crates/mm-mirrorlist").exists() {

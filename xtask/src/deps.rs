@@ -62,6 +62,19 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// `apt-get update`, then install `packages` (as root, without recommends).
+pub fn apt_install(packages: &[&str]) -> Result<()> {
+    eprintln!("xtask: installing {}", packages.join(" "));
+    let env = [("DEBIAN_FRONTEND", "noninteractive")];
+    crate::run(Command::new("apt-get").arg("update").envs(env))?;
+    crate::run(
+        Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(packages)
+            .envs(env),
+    )
+}
+
 /// Install whatever the tests need and is missing.
 pub fn ensure_test_packages() -> Result<()> {
     let missing: Vec<&str> = PACKAGES
@@ -79,15 +92,7 @@ pub fn ensure_test_packages() -> Result<()> {
             missing.join(" ")
         );
     }
-    eprintln!("xtask: installing {}", missing.join(" "));
-    let env = [("DEBIAN_FRONTEND", "noninteractive")];
-    crate::run(Command::new("apt-get").arg("update").envs(env))?;
-    crate::run(
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends"])
-            .args(&missing)
-            .envs(env),
-    )?;
+    apt_install(&missing)?;
     // Debian starts freshly installed daemons; the tests start their own on loopback ports.
     for svc in ["nginx", "vsftpd", "postgresql", "rsync"] {
         if missing.iter().any(|m| m.starts_with(svc)) && Path::new("/usr/sbin/service").exists() {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use mm_core::db::DbConn;
 use mm_core::models::NewHost;
-use mm_publiclist::fixture::{self, epoch};
+use mm_testkit::fixture::{self, epoch};
 use mm_testkit::{TestDb, for_each_backend};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mirrormanager");

@@ -13,15 +13,7 @@ use common::*;
 fn generated_cache_is_shipped_and_served() {
     mm_testkit::for_each_backend(|db| {
         populate(&mut db.conn);
-        let ml = mm_cache::generate(
-            &mut db.conn,
-            &mm_cache::GenOptions {
-                resolve_netblocks: false,
-                time: Some(1_700_000_000),
-                parallel_url: None,
-            },
-        )
-        .unwrap();
+        let ml = mm_cache::generate(&mut db.conn, &gen_options()).unwrap();
         let backend = db.dir.path().join("backend");
         std::fs::create_dir_all(&backend).unwrap();
         let cache = backend.join("mirrorlist_cache.proto");
@@ -42,17 +34,8 @@ fn generated_cache_is_shipped_and_served() {
         assert!(report.failed().is_empty(), "{report:?}");
 
         let shared = mm_mirrorlist::Shared::new(mm_mirrorlist::Options {
-            cache: app.join("mirrorlist_cache.proto"),
-            geoip: None,
-            global_netblocks: None,
-            cccsv: None,
-            i2_netblocks: None,
-            minimum: 5,
-            log: None,
-            listen: "127.0.0.1:0".parse().unwrap(),
             embargoed: vec!["CU".into()],
-            poll_interval: Duration::from_secs(2),
-            threads: None,
+            ..mm_mirrorlist::Options::new(app.join("mirrorlist_cache.proto"))
         })
         .unwrap();
         let peer: IpAddr = "127.0.0.1".parse().unwrap();

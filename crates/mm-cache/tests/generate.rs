@@ -148,15 +148,7 @@ fn check(ml: &MirrorList) {
 fn generation_follows_the_rules_on_both_backends() {
     mm_testkit::for_each_backend(|db| {
         populate(&mut db.conn);
-        let ml = mm_cache::generate(
-            &mut db.conn,
-            &mm_cache::GenOptions {
-                resolve_netblocks: false,
-                time: Some(1_700_000_000),
-                parallel_url: None,
-            },
-        )
-        .unwrap();
+        let ml = mm_cache::generate(&mut db.conn, &gen_options()).unwrap();
         check(&ml);
     });
 }
@@ -164,16 +156,7 @@ fn generation_follows_the_rules_on_both_backends() {
 /// The streamed generator reports what `summary` and `validate` find in what it wrote.
 fn streamed(conn: &mut mm_core::DbConn) -> (MirrorList, mm_cache::Generated) {
     let mut bytes = Vec::new();
-    let g = mm_cache::generate_into(
-        conn,
-        &mm_cache::GenOptions {
-            resolve_netblocks: false,
-            time: Some(1_700_000_000),
-            parallel_url: None,
-        },
-        &mut bytes,
-    )
-    .unwrap();
+    let g = mm_cache::generate_into(conn, &gen_options(), &mut bytes).unwrap();
     let ml = mm_cachefile::decode(&bytes, std::path::Path::new("streamed")).unwrap();
     assert_eq!(g.summary, mm_cachefile::summary(&ml));
     assert_eq!(g.defects, mm_cachefile::validate(&ml));
@@ -332,9 +315,8 @@ fn parallel_readers_give_the_same_cache_as_one_connection() {
             mm_cache::generate_into(
                 conn,
                 &mm_cache::GenOptions {
-                    resolve_netblocks: false,
-                    time: Some(1_700_000_000),
                     parallel_url,
+                    ..gen_options()
                 },
                 &mut bytes,
             )

@@ -5,12 +5,14 @@
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use mm_core::models::{NewHost, NewSite};
+use mm_core::models::NewHost;
 use mm_core::schema::*;
+use mm_testkit::fixture;
+use mm_testkit::runner::{Run, Runner};
 use mm_testkit::{DbConn, TestDb, for_each_backend};
 use mm_umdl::generate::{Spec, generate};
 use sha2::Digest;
@@ -20,26 +22,6 @@ const BASE: &str = "pub/fedora/linux";
 
 use mm_testkit::free_port;
 use mm_testkit::servers::{nginx as http_server, rsync_daemon};
-
-fn add_category(conn: &mut DbConn, name: &str) -> i32 {
-    diesel::insert_into(category::table)
-        .values((
-            category::name.eq(name),
-            category::publiclist.eq(true),
-            category::product_id.eq(None::<i32>),
-            category::topdir_id.eq(None::<i32>),
-            category::admin_only.eq(None::<bool>),
-            category::canonicalhost.eq(None::<String>),
-            category::geo_dns_domain.eq(None::<String>),
-        ))
-        .execute(conn)
-        .unwrap();
-    category::table
-        .filter(category::name.eq(name))
-        .select(category::id)
-        .first(conn)
-        .unwrap()
-}
 
 /// A host with one category and the given URLs; returns (host id, host_category id).
 fn add_host(
@@ -51,58 +33,17 @@ fn add_host(
     urls: &[String],
     always: bool,
 ) -> (i32, i32) {
-    diesel::insert_into(host::table)
-        .values(&NewHost::new(site, name, country))
-        .execute(conn)
-        .unwrap();
-    let hid: i32 = host::table
-        .filter(host::name.eq(name))
-        .select(host::id)
-        .first(conn)
-        .unwrap();
-    diesel::insert_into(host_category::table)
-        .values((
-            host_category::host_id.eq(Some(hid)),
-            host_category::category_id.eq(Some(cat)),
-            host_category::always_up2date.eq(always),
-        ))
-        .execute(conn)
-        .unwrap();
-    let hc: i32 = host_category::table
-        .filter(host_category::host_id.eq(Some(hid)))
-        .select(host_category::id)
-        .first(conn)
-        .unwrap();
+    let hid = fixture::host(conn, &NewHost::new(site, name, country), None).unwrap();
+    let hc = fixture::host_category(conn, hid, cat, always).unwrap();
     for u in urls {
-        diesel::insert_into(host_category_url::table)
-            .values((
-                host_category_url::host_category_id.eq(hc),
-                host_category_url::url.eq(u),
-                host_category_url::private.eq(false),
-            ))
-            .execute(conn)
-            .unwrap();
+        fixture::url(conn, hc, u, false).unwrap();
     }
     (hid, hc)
 }
 
-fn crawl(cfg: &Path, args: &[&str]) -> Output {
-    let out = Command::new(CRAWLER)
-        .arg("--config")
-        .arg(cfg)
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("MIRRORMANAGER_CONFIG")
-        .output()
-        .unwrap();
-    eprintln!(
-        "mm2_crawler {args:?}: {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "crawler failed");
-    out
+/// Run the crawler; it must succeed.
+fn crawl(cfg: &Path, args: &[&str]) -> Run {
+    Runner::at(CRAWLER, cfg).run(args).ok()
 }
 
 /// path → up2date for a host_category.
@@ -150,11 +91,15 @@ struct Setup {
     www: PathBuf,
     cfg: PathBuf,
     n_dirs: usize,
+    /// The category "Fedora Linux" and a site for the tests' hosts.
+    cat: i32,
+    site: i32,
 }
 
 /// Generate and scan a master tree; copy it as a mirror.
 fn setup(db: &mut TestDb) -> Setup {
-    add_category(&mut db.conn, "Fedora Linux");
+    let cat = fixture::bare_category(&mut db.conn, "Fedora Linux").unwrap();
+    let site = fixture::site(&mut db.conn, &fixture::new_site("site", None)).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("master");
     generate(
@@ -187,6 +132,8 @@ fn setup(db: &mut TestDb) -> Setup {
         www,
         cfg,
         n_dirs,
+        cat,
+        site,
     }
 }
 
@@ -197,27 +144,6 @@ fn walkdirs(p: &Path) -> usize {
         .filter(|e| e.file_type().unwrap().is_dir())
         .map(|e| walkdirs(&e.path()))
         .sum::<usize>()
-}
-
-fn add_site(conn: &mut DbConn) -> i32 {
-    diesel::insert_into(site::table)
-        .values(&NewSite {
-            name: "site".into(),
-            password: None,
-            org_url: None,
-            private: false,
-            admin_active: true,
-            user_active: true,
-            created_at: chrono::Utc::now().naive_utc(),
-            created_by: "test".into(),
-            all_sites_can_pull_from_me: false,
-            downstream_comments: None,
-            email_on_drop: false,
-            email_on_add: false,
-        })
-        .execute(conn)
-        .unwrap();
-    site::table.select(site::id).first(conn).unwrap()
 }
 
 const STALE_PKG_DIR: &str = "releases/41/Everything/x86_64/os/Packages/a";
@@ -236,11 +162,7 @@ fn break_mirror(mirror: &Path) {
 fn rsync_and_http_verdicts_and_host_bookkeeping() {
     for_each_backend(|db| {
         let s = setup(db);
-        let cat: i32 = category::table
-            .select(category::id)
-            .first(&mut db.conn)
-            .unwrap();
-        let site = add_site(&mut db.conn);
+        let (cat, site) = (s.cat, s.site);
         let master_copy = s
             .mirror
             .parent()
@@ -326,7 +248,7 @@ fn rsync_and_http_verdicts_and_host_bookkeeping() {
 
         let out = crawl(&s.cfg, &["--threads", "4"]);
         assert!(
-            String::from_utf8_lossy(&out.stdout)
+            out.stdout
                 .contains("6 hosts: 4 ok, 1 failed, 0 timed out, 0 unknown, 1 disabled")
         );
         for (hc, who) in [(hc_a, "rsync"), (hc_b, "http"), (hc_f, "fallback")] {
@@ -403,11 +325,7 @@ fn rsync_and_http_verdicts_and_host_bookkeeping() {
 fn selection_flags() {
     for_each_backend(|db| {
         let s = setup(db);
-        let cat: i32 = category::table
-            .select(category::id)
-            .first(&mut db.conn)
-            .unwrap();
-        let site = add_site(&mut db.conn);
+        let (cat, site) = (s.cat, s.site);
         let httpd = http_server(&s.www);
         let mut ids = Vec::new();
         for i in 0..4 {
@@ -436,7 +354,7 @@ fn selection_flags() {
                 "--repodata",
             ],
         );
-        assert!(String::from_utf8_lossy(&out.stdout).contains("crawled 2 hosts"));
+        assert!(out.stdout.contains("crawled 2 hosts"));
         assert!(hcd(&mut db.conn, ids[0].1).is_empty());
         let rows = hcd(&mut db.conn, ids[1].1);
         assert!(
@@ -445,32 +363,16 @@ fn selection_flags() {
         );
         // private hosts only with --include-private; --fraction picks a slice
         let out = crawl(&s.cfg, &["--fraction", "1:2", "--canary"]);
-        assert!(String::from_utf8_lossy(&out.stdout).contains("crawled 1 hosts"));
+        assert!(out.stdout.contains("crawled 1 hosts"));
         let out = crawl(
             &s.cfg,
             &["--fraction", "1:2", "--canary", "--include-private"],
         );
-        assert!(String::from_utf8_lossy(&out.stdout).contains("crawled 2 hosts"));
-        let out = Command::new(CRAWLER)
-            .arg("--config")
-            .arg(&s.cfg)
-            .args(["--fraction", "3:2"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2));
+        assert!(out.stdout.contains("crawled 2 hosts"));
+        let crawler = Runner::at(CRAWLER, &s.cfg);
+        crawler.run(&["--fraction", "3:2"]).code(2);
         // --continent needs the country→continent CSV; with it, hosts are picked by continent
-        let out = Command::new(CRAWLER)
-            .arg("--config")
-            .arg(&s.cfg)
-            .args(["--continent", "EU"])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crawler.run(&["--continent", "EU"]).code(2);
         diesel::update(host::table.find(ids[0].0))
             .set(host::country.eq("US"))
             .execute(&mut db.conn)
@@ -488,9 +390,9 @@ fn selection_flags() {
         );
         std::fs::write(&s.cfg, text).unwrap();
         let out = crawl(&s.cfg, &["--continent", "NA", "--canary"]);
-        assert!(String::from_utf8_lossy(&out.stdout).contains("crawled 1 hosts"));
+        assert!(out.stdout.contains("crawled 1 hosts"));
         let out = crawl(&s.cfg, &["--continent", "^NA", "--canary"]);
-        assert!(String::from_utf8_lossy(&out.stdout).contains("crawled 2 hosts"));
+        assert!(out.stdout.contains("crawled 2 hosts"));
     });
 }
 
@@ -498,11 +400,7 @@ fn selection_flags() {
 fn host_timeout_and_sigterm() {
     for_each_backend(|db| {
         let s = setup(db);
-        let cat: i32 = category::table
-            .select(category::id)
-            .first(&mut db.conn)
-            .unwrap();
-        let site = add_site(&mut db.conn);
+        let (cat, site) = (s.cat, s.site);
         let httpd = http_server(&s.www);
         let url = format!("http://127.0.0.1:{}/h0/fedora/linux", httpd.port);
         let (h, hc) = add_host(&mut db.conn, site, "h.example", "DE", cat, &[url], false);
@@ -510,7 +408,7 @@ fn host_timeout_and_sigterm() {
         assert!(hcd(&mut db.conn, hc).values().all(|u| *u));
         // a host deadline of zero: TIMEOUT, every row stale, one failure
         let out = crawl(&s.cfg, &["crawl", "--host-timeout", "0"]);
-        assert!(String::from_utf8_lossy(&out.stdout).contains("1 timed out"));
+        assert!(out.stdout.contains("1 timed out"));
         let rows = hcd(&mut db.conn, hc);
         assert!(!rows.is_empty() && rows.values().all(|u| !*u));
         assert_eq!(host_state(&mut db.conn, h).0, 1);
@@ -568,11 +466,7 @@ fn host_timeout_and_sigterm() {
 fn propagation_counts_mirrors_by_age() {
     for_each_backend(|db| {
         let s = setup(db);
-        let cat: i32 = category::table
-            .select(category::id)
-            .first(&mut db.conn)
-            .unwrap();
-        let site = add_site(&mut db.conn);
+        let (cat, site) = (s.cat, s.site);
         let tmp = s
             .mirror
             .parent()
@@ -659,18 +553,11 @@ fn propagation_counts_mirrors_by_age() {
             &[format!("http://127.0.0.1:{dead}/fedora/linux")],
             false,
         );
-        let out = Command::new(CRAWLER)
-            .arg("--config")
-            .arg(&s.cfg)
-            .args(["propagation", "--product", "Fedora", "--version", "41"])
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stdout = crawl(
+            &s.cfg,
+            &["propagation", "--product", "Fedora", "--version", "41"],
+        )
+        .stdout;
         assert!(
             stdout.lines().next().unwrap().contains("x86_64"),
             "x86_64 first: {stdout}"
@@ -706,11 +593,7 @@ fn propagation_counts_mirrors_by_age() {
 fn ftp_verdicts_and_fallback_from_dead_rsync() {
     for_each_backend(|db| {
         let s = setup(db);
-        let cat: i32 = category::table
-            .select(category::id)
-            .first(&mut db.conn)
-            .unwrap();
-        let site = add_site(&mut db.conn);
+        let (cat, site) = (s.cat, s.site);
         break_mirror(&s.mirror);
         let ftpd = mm_testkit::servers::vsftpd(s.mirror.parent().unwrap().parent().unwrap());
         let dead = free_port();
@@ -753,11 +636,7 @@ fn fault_mirrors_fail_within_their_timeouts_and_do_not_touch_a_healthy_host() {
             "auto_disable_after = 4\nhttp_timeout_s = 2",
         );
         std::fs::write(&s.cfg, text).unwrap();
-        let cat: i32 = category::table
-            .select(category::id)
-            .first(&mut db.conn)
-            .unwrap();
-        let site = add_site(&mut db.conn);
+        let (cat, site) = (s.cat, s.site);
         let web = http_server(&s.www);
         let (good, good_hc) = add_host(
             &mut db.conn,
@@ -838,11 +717,7 @@ fn results_written_in_one_batch() {
     use mm_crawler::{HostStatus, Msg, Options};
     for_each_backend(|db| {
         let s = setup(db);
-        let cat: i32 = category::table
-            .select(category::id)
-            .first(&mut db.conn)
-            .unwrap();
-        let site = add_site(&mut db.conn);
+        let (cat, site) = (s.cat, s.site);
         let (a, hc_a) = add_host(&mut db.conn, site, "a.example", "DE", cat, &[], false);
         let (b, hc_b) = add_host(&mut db.conn, site, "b.example", "DE", cat, &[], false);
         let config = mm_core::Config::from_file(&s.cfg).unwrap();

@@ -50,17 +50,12 @@ fn run() -> Result<(), String> {
         return Err(format!("{requests}: no requests"));
     }
     let shared = mm_mirrorlist::Shared::new(mm_mirrorlist::Options {
-        cache: cache.into(),
         geoip,
         global_netblocks: global,
         cccsv,
-        i2_netblocks: None,
-        minimum: 5,
-        log: None,
-        listen: "127.0.0.1:0".parse().expect("an address"),
-        embargoed: Vec::new(),
         poll_interval: Duration::from_secs(3600),
         threads: Some(1),
+        ..mm_mirrorlist::Options::new(cache.into())
     })
     .map_err(|e| e.to_string())?;
     let peer = "127.0.0.1".parse().expect("an address");

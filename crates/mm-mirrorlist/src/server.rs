@@ -66,6 +66,28 @@ pub struct Options {
     pub threads: Option<usize>,
 }
 
+impl Options {
+    /// Serve `cache` with no location files (GeoIP, global netblocks, continents,
+    /// Internet2), `minimum` 5, no access log, no embargo, a check for a replaced cache
+    /// every 2 s and one worker per CPU, on a free loopback port: the defaults of a server
+    /// embedded in a test or a tool, changed with struct update syntax.
+    pub fn new(cache: PathBuf) -> Options {
+        Options {
+            cache,
+            geoip: None,
+            global_netblocks: None,
+            cccsv: None,
+            i2_netblocks: None,
+            minimum: 5,
+            log: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            embargoed: Vec::new(),
+            poll_interval: Duration::from_secs(2),
+            threads: None,
+        }
+    }
+}
+
 /// A loaded cache with its location data.
 #[derive(Debug)]
 pub struct Loaded {

@@ -7,7 +7,6 @@
 
 pub mod countries;
 pub mod data;
-pub mod fixture;
 pub mod render;
 pub mod write;
 

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use mm_core::db::DbConn;
 use mm_core::models::NewHost;
 use mm_core::schema::{host, site};
-use mm_publiclist::fixture::{self, epoch};
+use mm_testkit::fixture::{self, epoch};
 use mm_testkit::for_each_backend;
 
 struct Net {

@@ -6,8 +6,12 @@
 //!   when we are root) and stops when the test process exits, however it exits.
 //! * [`bin`] finds a workspace binary (built by `cargo xtask test` before the tests run).
 //! * [`mmdb`] writes small GeoIP2 country databases (no downloaded data in tests).
+//! * [`fixture`] inserts rows (one helper per table, returning the new id) and fills a
+//!   Fedora-sized network; [`runner`] runs a binary with a config file and checks its exit.
 
+pub mod fixture;
 pub mod mmdb;
+pub mod runner;
 
 use std::io::Write;
 use std::net::TcpListener;

@@ -3,31 +3,17 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use diesel::prelude::*;
 use mm_core::schema::*;
+use mm_testkit::fixture;
+use mm_testkit::runner::{Run, Runner};
 use mm_testkit::{DbConn, TestDb, for_each_backend};
 use mm_umdl::generate::{Spec, fullfiletimelist_for, generate, repomd_xml};
 use sha2::Digest;
 
 const UMDL: &str = env!("CARGO_BIN_EXE_update-master-directory-list");
-
-fn add_category(conn: &mut DbConn, name: &str) {
-    diesel::insert_into(category::table)
-        .values((
-            category::name.eq(name),
-            category::publiclist.eq(true),
-            category::product_id.eq(None::<i32>),
-            category::topdir_id.eq(None::<i32>),
-            category::admin_only.eq(None::<bool>),
-            category::canonicalhost.eq(None::<String>),
-            category::geo_dns_domain.eq(None::<String>),
-        ))
-        .execute(conn)
-        .unwrap();
-}
 
 fn config(db: &TestDb, root: &Path, extra: &str) -> PathBuf {
     db.config_file(&format!(
@@ -40,28 +26,37 @@ fn config(db: &TestDb, root: &Path, extra: &str) -> PathBuf {
     ))
 }
 
-fn umdl(cfg: &Path, args: &[&str]) -> Output {
-    let out = Command::new(UMDL)
-        .arg("--config")
-        .arg(cfg)
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("MIRRORMANAGER_CONFIG")
-        .output()
-        .unwrap();
-    eprintln!(
-        "umdl {args:?}: {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+/// A Fedora Linux tree without EPEL and without fullfiletimelist (umdl walks it) in a temp
+/// dir, its category, and a config for it with `extra` in `[umdl]`.
+fn fedora_walked(db: &mut TestDb, extra: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    generate(
+        root,
+        &Spec {
+            epel_releases: vec![],
+            fullfiletimelist: false,
+            ..Spec::default()
+        },
+    )
+    .unwrap();
+    fixture::bare_category(&mut db.conn, "Fedora Linux").unwrap();
+    let cfg = db.config_file(&format!(
+        "[umdl]\nprefix = \"{}/\"\n{extra}[[umdl.master_directories]]\ntype = \"directory\"\n\
+         category = \"Fedora Linux\"\npath = \"{}/pub/fedora/linux\"\n",
+        root.display(),
+        root.display()
+    ));
+    (tmp, cfg)
 }
 
+fn umdl(cfg: &Path, args: &[&str]) -> Run {
+    Runner::at(UMDL, cfg).run(args)
+}
+
+/// Run umdl; it must succeed. Returns what it printed.
 fn ok(cfg: &Path, args: &[&str]) -> String {
-    let out = umdl(cfg, args);
-    assert!(out.status.success(), "umdl failed");
-    String::from_utf8(out.stdout).unwrap()
+    umdl(cfg, args).ok().stdout
 }
 
 fn dir_names(conn: &mut DbConn) -> BTreeSet<String> {
@@ -153,8 +148,8 @@ fn fedora_tree_releases_deletions_and_file_details() {
         let root = tmp.path();
         let spec = Spec::default();
         generate(root, &spec).unwrap();
-        add_category(&mut db.conn, "Fedora Linux");
-        add_category(&mut db.conn, "Fedora EPEL");
+        fixture::bare_category(&mut db.conn, "Fedora Linux").unwrap();
+        fixture::bare_category(&mut db.conn, "Fedora EPEL").unwrap();
         let cfg = config(db, root, "");
 
         // first run: fast path, everything recorded
@@ -349,8 +344,8 @@ fn fedora_tree_releases_deletions_and_file_details() {
         regenerate_ffl(root);
         let before = dir_names(&mut db.conn);
         let out = umdl(&cfg, &["--category", "Fedora Linux"]);
-        assert_eq!(out.status.code(), Some(1));
-        assert!(String::from_utf8_lossy(&out.stderr).contains("--delete-force"));
+        assert_eq!(out.code, 1);
+        assert!(out.stderr.as_str().contains("--delete-force"));
         assert_eq!(dir_names(&mut db.conn), before);
         ok(&cfg, &["--category", "Fedora Linux", "--delete-force"]);
         let names = dir_names(&mut db.conn);
@@ -369,8 +364,8 @@ fn walk_matches_fullfiletimelist_and_dry_run_writes_nothing() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
         generate(root, &Spec::default()).unwrap();
-        add_category(&mut db.conn, "Fedora Linux");
-        add_category(&mut db.conn, "Fedora EPEL");
+        fixture::bare_category(&mut db.conn, "Fedora Linux").unwrap();
+        fixture::bare_category(&mut db.conn, "Fedora EPEL").unwrap();
         let cfg = config(db, root, "");
         let out = ok(&cfg, &["--dry-run"]);
         assert!(out.contains("dry run: Fedora Linux"), "{out}");
@@ -408,25 +403,9 @@ fn dir_rows(
 #[test]
 fn unchanged_walk_skips_file_stats_but_sees_changed_directories() {
     for_each_backend(|db| {
-        let tmp = tempfile::tempdir().unwrap();
+        let (tmp, cfg) = fedora_walked(db, "");
         let root = tmp.path();
-        generate(
-            root,
-            &Spec {
-                epel_releases: vec![],
-                fullfiletimelist: false,
-                ..Spec::default()
-            },
-        )
-        .unwrap();
-        add_category(&mut db.conn, "Fedora Linux");
         let base = "pub/fedora/linux";
-        let cfg = db.config_file(&format!(
-            "[umdl]\nprefix = \"{}/\"\n[[umdl.master_directories]]\ntype = \"directory\"\n\
-             category = \"Fedora Linux\"\npath = \"{}/{base}\"\n",
-            root.display(),
-            root.display()
-        ));
         ok(&cfg, &[]);
         let cold = dir_rows(&mut db.conn);
         // unchanged: every directory is skipped and the stored rows stay as the cold scan wrote them
@@ -491,28 +470,12 @@ fn readable(conn: &mut DbConn, name: &str) -> bool {
 fn readable_flags_and_file_detail_aging() {
     use std::os::unix::fs::PermissionsExt;
     for_each_backend(|db| {
-        let tmp = tempfile::tempdir().unwrap();
+        // max_stale_days = 0: every replaced repomd.xml row expires at once
+        let (tmp, cfg) = fedora_walked(db, "max_stale_days = 0\n");
         let root = tmp.path();
-        generate(
-            root,
-            &Spec {
-                epel_releases: vec![],
-                fullfiletimelist: false,
-                ..Spec::default()
-            },
-        )
-        .unwrap();
-        add_category(&mut db.conn, "Fedora Linux");
         let base = "pub/fedora/linux";
         let private = root.join(base).join("updates/testing");
         std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o750)).unwrap();
-        // max_stale_days = 0: every replaced repomd.xml row expires at once
-        let cfg = db.config_file(&format!(
-            "[umdl]\nprefix = \"{}/\"\nmax_stale_days = 0\n[[umdl.master_directories]]\ntype = \"directory\"\n\
-             category = \"Fedora Linux\"\npath = \"{}/{base}\"\n",
-            root.display(),
-            root.display()
-        ));
         ok(&cfg, &[]);
         assert!(readable(&mut db.conn, &format!("{base}/updates")));
         assert!(!readable(&mut db.conn, &format!("{base}/updates/testing")));
@@ -546,8 +509,8 @@ fn corrupt_fullfiletimelist_fails_with_line_number_and_changes_nothing() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
         generate(root, &Spec::default()).unwrap();
-        add_category(&mut db.conn, "Fedora Linux");
-        add_category(&mut db.conn, "Fedora EPEL");
+        fixture::bare_category(&mut db.conn, "Fedora Linux").unwrap();
+        fixture::bare_category(&mut db.conn, "Fedora EPEL").unwrap();
         let ffl = root.join("pub/fedora/fullfiletimelist-fedora");
         let mut text = std::fs::read_to_string(&ffl).unwrap();
         text = text.replacen("[Files]\n", "[Files]\n1700000000\tf\tlarge\tlinux/bad\n", 1);
@@ -555,8 +518,8 @@ fn corrupt_fullfiletimelist_fails_with_line_number_and_changes_nothing() {
         std::fs::write(&ffl, text).unwrap();
         let cfg = config(db, root, "");
         let out = umdl(&cfg, &["--category", "Fedora Linux"]);
-        assert_eq!(out.status.code(), Some(1));
-        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.code, 1);
+        let err = out.stderr.as_str();
         assert!(
             err.contains(&format!("line {line}:")) && err.contains("fullfiletimelist-fedora"),
             "{err}"
@@ -584,13 +547,17 @@ fn cli_usage_errors_list_and_missing_category() {
             "{out}"
         );
         let out = umdl(&cfg, &["--category", "Nope"]);
-        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(out.code, 2);
         // not in the database yet
         let out = umdl(&cfg, &["--category", "Fedora Linux"]);
-        assert_eq!(out.status.code(), Some(1));
-        assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist in the database"));
+        assert_eq!(out.code, 1);
+        assert!(
+            out.stderr
+                .as_str()
+                .contains("does not exist in the database")
+        );
         // ^NAME excludes
-        add_category(&mut db.conn, "Fedora Linux");
+        fixture::bare_category(&mut db.conn, "Fedora Linux").unwrap();
         let out = ok(&cfg, &["--category", "^Fedora EPEL"]);
         assert!(
             out.contains("Fedora Linux:") && !out.contains("Fedora EPEL:"),
@@ -600,7 +567,7 @@ fn cli_usage_errors_list_and_missing_category() {
         let lock_dir = db.dir.path().join("lock");
         let _g = mm_core::lock::acquire(&lock_dir, "umdl-fedora-linux", false).unwrap();
         let out = umdl(&cfg, &["--category", "Fedora Linux"]);
-        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(out.code, 3);
     });
 }
 
@@ -616,7 +583,7 @@ fn rsync_url_source_and_failed_rsync_deletes_nothing() {
         let root = tmp.path();
         generate(root, &Spec::default()).unwrap();
         let daemon = rsync_daemon(&root.join("pub"));
-        add_category(&mut db.conn, "Fedora Linux");
+        fixture::bare_category(&mut db.conn, "Fedora Linux").unwrap();
         // rsync sources need the category's top directory
         diesel::insert_into(directory::table)
             .values((
@@ -681,8 +648,8 @@ fn rsync_url_source_and_failed_rsync_deletes_nothing() {
         drop(daemon);
         let before = dir_names(&mut db.conn);
         let out = umdl(&cfg, &[]);
-        assert_eq!(out.status.code(), Some(1));
-        assert!(String::from_utf8_lossy(&out.stderr).contains("rsync"));
+        assert_eq!(out.code, 1);
+        assert!(out.stderr.as_str().contains("rsync"));
         assert_eq!(dir_names(&mut db.conn), before);
     });
 }

@@ -177,16 +177,7 @@ pub fn ensure_tools() -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    eprintln!("bench: installing {}", missing.join(" "));
-    let env = [("DEBIAN_FRONTEND", "noninteractive")];
-    crate::run(Command::new("apt-get").arg("update").envs(env))?;
-    crate::run(
-        Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends"])
-            .args(&missing)
-            .envs(env),
-    )?;
-    Ok(())
+    crate::deps::apt_install(&missing)
 }
 
 /// What one measured run cost.
@@ -304,7 +295,7 @@ impl Report {
 
     /// Print the report and rewrite section `name` of docs/PERFORMANCE.md.
     pub fn publish(&self, name: &str) -> Result<()> {
-        let md = self.markdown();
+        let md = scrub_paths(&self.markdown(), &crate::root(), &std::env::temp_dir());
         println!("\n{md}");
         let path = crate::root().join("docs/PERFORMANCE.md");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Performance\n".into());
@@ -331,6 +322,19 @@ impl Report {
         std::fs::write(&path, new).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("bench: wrote section {name} of {}", path.display());
         Ok(())
+    }
+}
+
+/// `text` with the checkout's path shown relative to it and the temp dir as `$TMPDIR`: the
+/// report is committed and must not name the machine it ran on.
+fn scrub_paths(text: &str, root: &Path, tmp: &Path) -> String {
+    let root = format!("{}/", root.display());
+    let tmp = tmp.display().to_string();
+    let text = text.replace(&root, "");
+    if tmp.len() > 1 {
+        text.replace(tmp.trim_end_matches('/'), "$TMPDIR")
+    } else {
+        text
     }
 }
 
@@ -424,4 +428,19 @@ pub fn file_mb(p: &Path) -> f64 {
     std::fs::metadata(p)
         .map(|m| m.len() as f64 / 1e6)
         .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scrub_paths;
+    use std::path::Path;
+
+    #[test]
+    fn reports_name_no_machine_path() {
+        let text = "/srv/co/target/release/mirrormanager: 3 pages (12 bytes in /var/tmp/mm-testkit-Ab1/publiclist)";
+        assert_eq!(
+            scrub_paths(text, Path::new("/srv/co"), Path::new("/var/tmp/")),
+            "target/release/mirrormanager: 3 pages (12 bytes in $TMPDIR/mm-testkit-Ab1/publiclist)"
+        );
+    }
 }

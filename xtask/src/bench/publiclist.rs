@@ -1,7 +1,7 @@
 //! `cargo xtask bench publiclist`: `mirrormanager publiclist` on a Fedora-scale database
-//! (~700 hosts, 40 versions × 10 arches; `mm_publiclist::fixture::fill_fedora_scale`) on
+//! (~700 hosts, 40 versions × 10 arches; `mm_testkit::fixture::fill_fedora_scale`) on
 //! SQLite and on PostgreSQL, timed with peak RSS by `/usr/bin/time`. Targets: ≤ 2 s and
-//! ≤ 200 MB on each. The work is done by the crate's `bench` example, built in release.
+//! ≤ 200 MB on each. The work is done by the crate's `render` example, built in release.
 
 use std::process::Command;
 
@@ -19,7 +19,7 @@ fn wall_seconds(s: &str) -> Option<f64> {
 pub fn run(opts: &Opts) -> Result<()> {
     ensure_tools()?;
     build_release()?;
-    let example = super::build_example("mm-publiclist", "bench")?;
+    let example = super::build_example("mm-publiclist", "render")?;
     let mut cmd = Command::new(&example);
     cmd.arg(bin("mirrormanager")).current_dir(crate::root());
     if opts.quick {
@@ -31,7 +31,7 @@ pub fn run(opts: &Opts) -> Result<()> {
         title: "publiclist".into(),
         intro: vec![
             format!("Command: `cargo xtask bench publiclist{}` ({}).", if opts.quick { " --quick" } else { "" }, machine()),
-            "Data: `mm_publiclist::fixture::fill_fedora_scale` (700 hosts, 40 versions × 10 arches unless --quick).".into(),
+            "Data: `mm_testkit::fixture::fill_fedora_scale` (700 hosts, 40 versions × 10 arches unless --quick).".into(),
         ],
         header: ["backend", "wall (s)", "peak RSS (MB)", "target", "result"].map(String::from).to_vec(),
         ..Default::default()

@@ -11,6 +11,15 @@ pub const TOP: &str = "pub/fedora/linux";
 pub const OS: &str = "pub/fedora/linux/releases/41/Everything/x86_64/os";
 pub const REPODATA: &str = "pub/fedora/linux/releases/41/Everything/x86_64/os/repodata";
 
+/// The generator's options in these tests: no DNS, a fixed cache time, one connection.
+pub fn gen_options() -> mm_cache::GenOptions {
+    mm_cache::GenOptions {
+        resolve_netblocks: false,
+        time: Some(1_700_000_000),
+        parallel_url: None,
+    }
+}
+
 fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }

@@ -1,5 +1,5 @@
 //! Time umdl on a generated tree (see `gen-tree`):
-//! `cargo run -p mm-umdl --example bench -- PREFIX DATABASE_URL` migrates the database,
+//! `cargo run -p mm-umdl --example scan -- PREFIX DATABASE_URL` migrates the database,
 //! creates the "Fedora Linux" and "Fedora EPEL" categories when missing, then runs a
 //! first scan (fullfiletimelist), a no-change rescan, a forced walk and a forced
 //! fullfiletimelist rescan, printing each summary. DATABASE_URL `pg` starts a throw-away
@@ -13,7 +13,7 @@ use mm_core::schema::category;
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [prefix, url] = args.as_slice() else {
-        anyhow::bail!("usage: bench PREFIX DATABASE_URL");
+        anyhow::bail!("usage: scan PREFIX DATABASE_URL");
     };
     mm_core::logging::init(false);
     // `pg`: a throw-away PostgreSQL server started by mm-testkit
@@ -30,17 +30,7 @@ fn main() -> anyhow::Result<()> {
             .count()
             .get_result(&mut conn)?;
         if n == 0 {
-            diesel::insert_into(category::table)
-                .values((
-                    category::name.eq(name),
-                    category::publiclist.eq(true),
-                    category::product_id.eq(None::<i32>),
-                    category::topdir_id.eq(None::<i32>),
-                    category::admin_only.eq(None::<bool>),
-                    category::canonicalhost.eq(None::<String>),
-                    category::geo_dns_domain.eq(None::<String>),
-                ))
-                .execute(&mut conn)?;
+            mm_testkit::fixture::bare_category(&mut conn, name)?;
         }
     }
     let lock = tempfile::tempdir()?;

@@ -117,6 +117,26 @@ pub fn category(conn: &mut DbConn, name: &str, product_id: i32, topdir: &str) ->
         .first(conn)
 }
 
+/// Insert a publiclist category with no product and no top directory (enough for the jobs
+/// that only match categories by name).
+pub fn bare_category(conn: &mut DbConn, name: &str) -> QueryResult<i32> {
+    diesel::insert_into(category::table)
+        .values(&NewCategory {
+            name: name.into(),
+            product_id: None,
+            topdir_id: None,
+            canonicalhost: None,
+            publiclist: true,
+            geo_dns_domain: None,
+            admin_only: None,
+        })
+        .execute(conn)?;
+    category::table
+        .filter(category::name.eq(name))
+        .select(category::id)
+        .first(conn)
+}
+
 /// Insert a repository of a version and arch with its directory (named `dir`).
 pub fn repository(
     conn: &mut DbConn,

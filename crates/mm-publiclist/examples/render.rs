@@ -3,14 +3,14 @@
 //! generation, in-process and as the real `mirrormanager publiclist` under `/usr/bin/time -v`
 //! (peak RSS).
 //!
-//! `cargo run -p mm-publiclist --example bench -- [PATH/TO/mirrormanager]` (build the
+//! `cargo run -p mm-publiclist --example render -- [PATH/TO/mirrormanager]` (build the
 //! binary first: `cargo build -p mm-admin`). Scale via `MM_BENCH_HOSTS`, `MM_BENCH_VERSIONS`,
 //! `MM_BENCH_ARCHES`.
 
 use std::process::Command;
 use std::time::Instant;
 
-use mm_publiclist::fixture::{Scale, fill_fedora_scale};
+use mm_testkit::fixture::{Scale, fill_fedora_scale};
 use mm_testkit::{BACKENDS, TestDb};
 
 fn env_or(name: &str, default: usize) -> usize {
