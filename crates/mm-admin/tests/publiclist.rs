@@ -11,18 +11,17 @@ use std::time::{Duration, Instant};
 use mm_core::db::DbConn;
 use mm_core::models::NewHost;
 use mm_testkit::fixture::{self, epoch};
+use mm_testkit::runner::{Run, Runner};
 use mm_testkit::{TestDb, for_each_backend};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mirrormanager");
 
-fn mm(db: &TestDb, args: &[&str]) -> std::process::Output {
-    let cfg = db.config_file("");
-    Command::new(BIN)
-        .arg("--config")
-        .arg(&cfg)
-        .args(args)
-        .output()
-        .expect("run mirrormanager")
+fn mirrormanager(db: &TestDb) -> Runner {
+    Runner::at(BIN, &db.config_file(""))
+}
+
+fn mm(db: &TestDb, args: &[&str]) -> Run {
+    mirrormanager(db).run(args)
 }
 
 /// Fedora 41 x86_64/aarch64 with three listed hosts (two in DE, one in US) and one private.
@@ -107,13 +106,7 @@ fn command_writes_the_tree_and_takes_the_lock() {
     for_each_backend(|db| {
         small_network(&mut db.conn);
         let out = db.dir.path().join("cache").join("publiclist");
-        let o = mm(db, &["publiclist"]);
-        let stdout = String::from_utf8_lossy(&o.stdout);
-        assert!(
-            o.status.success(),
-            "{stdout} {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        let stdout = mm(db, &["publiclist"]).ok().stdout;
         // index, product, 41, 41/x86_64, 41/aarch64, development, development/x86_64
         assert!(
             stdout.contains("publiclist: 7 pages written, 3 hosts listed, "),
@@ -126,11 +119,8 @@ fn command_writes_the_tree_and_takes_the_lock() {
 
         // -o DIR, and the lock: held elsewhere → exit 3, nothing written.
         let other = db.dir.path().join("other");
-        let cfg = db.config_file("");
-        let mut holder = Command::new(BIN)
-            .arg("--config")
-            .arg(&cfg)
-            .args(["locks", "hold", "publiclist", "--seconds", "30"])
+        let mut holder = mirrormanager(db)
+            .command(&["locks", "hold", "publiclist", "--seconds", "30"])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -143,19 +133,12 @@ fn command_writes_the_tree_and_takes_the_lock() {
             assert!(Instant::now() < deadline, "lock never taken");
             std::thread::sleep(Duration::from_millis(20));
         }
-        let o = mm(db, &["publiclist", "-o", other.to_str().unwrap()]);
-        assert_eq!(
-            o.status.code(),
-            Some(3),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        assert!(String::from_utf8_lossy(&o.stderr).contains("publiclist.lock"));
+        let o = mm(db, &["publiclist", "-o", other.to_str().unwrap()]).code(3);
+        assert!(o.stderr.contains("publiclist.lock"), "{}", o.stderr);
         assert!(!other.exists());
         holder.kill().unwrap();
         holder.wait().unwrap();
-        let o = mm(db, &["publiclist", "-o", other.to_str().unwrap(), "--wait"]);
-        assert!(o.status.success());
+        mm(db, &["publiclist", "-o", other.to_str().unwrap(), "--wait"]).ok();
         assert_eq!(tree(&other), tree(&out));
     });
 }
@@ -175,11 +158,7 @@ fn sigkill_mid_write_leaves_the_previous_tree() {
         let out = db.dir.path().join("pl");
         let parent = out.parent().unwrap().to_path_buf();
         // Tree A: the empty database.
-        assert!(
-            mm(db, &["publiclist", "-o", out.to_str().unwrap()])
-                .status
-                .success()
-        );
+        mm(db, &["publiclist", "-o", out.to_str().unwrap()]).ok();
         let before = tree(&out);
         let index_a = std::fs::read(out.join("index.html")).unwrap();
         assert!(String::from_utf8_lossy(&index_a).contains("No product is published"));
@@ -195,11 +174,8 @@ fn sigkill_mid_write_leaves_the_previous_tree() {
             },
         )
         .unwrap();
-        let cfg = db.config_file("");
-        let mut child = Command::new(BIN)
-            .arg("--config")
-            .arg(&cfg)
-            .args(["publiclist", "-o", out.to_str().unwrap()])
+        let mut child = mirrormanager(db)
+            .command(&["publiclist", "-o", out.to_str().unwrap()])
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
@@ -241,8 +217,7 @@ fn sigkill_mid_write_leaves_the_previous_tree() {
         );
 
         // The next run completes, swaps the new tree in and removes the stale temp dir.
-        let o = mm(db, &["publiclist", "-o", out.to_str().unwrap()]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        mm(db, &["publiclist", "-o", out.to_str().unwrap()]).ok();
         assert!(!tmp.exists());
         let index_b = std::fs::read_to_string(out.join("index.html")).unwrap();
         assert!(index_b.contains("href=\"Fedora/development/index.html\""));
@@ -300,11 +275,7 @@ fn a_browser_reads_the_pages_served_by_nginx() {
         small_network(&mut db.conn);
         let root = db.dir.path().join("www");
         let out = root.join("publiclist");
-        assert!(
-            mm(db, &["publiclist", "-o", out.to_str().unwrap()])
-                .status
-                .success()
-        );
+        mm(db, &["publiclist", "-o", out.to_str().unwrap()]).ok();
         let nginx = mm_testkit::servers::nginx(&root);
         let base = format!("http://127.0.0.1:{}/publiclist/", nginx.port);
 

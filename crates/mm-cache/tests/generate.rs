@@ -2,13 +2,13 @@
 //! `update-mirrorlist-server` binary (write, --check, --json, lock).
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
 mod common;
 
 use mm_cachefile::MirrorList;
 
 use common::*;
+use mm_testkit::runner::Runner;
 
 fn entry<'a>(ml: &'a MirrorList, d: &str) -> &'a mm_cachefile::MirrorListCacheType {
     ml.mirror_list_cache
@@ -204,24 +204,9 @@ fn the_binary_writes_checks_and_locks() {
     mm_testkit::for_each_backend(|db| {
         populate(&mut db.conn);
         let config = db.config_file("");
-        let bin = env!("CARGO_BIN_EXE_update-mirrorlist-server");
+        let umls = Runner::at(env!("CARGO_BIN_EXE_update-mirrorlist-server"), &config);
         let json = db.dir.path().join("cache.json");
-        let out = Command::new(bin)
-            .args([
-                "--config",
-                config.to_str().unwrap(),
-                "--json",
-                json.to_str().unwrap(),
-            ])
-            .env_remove("DATABASE_URL")
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stdout = umls.run(&["--json", json.to_str().unwrap()]).ok().stdout;
         let cache = db.dir.path().join("cache/mirrorlist_cache.proto");
         assert!(
             stdout.starts_with(&format!("wrote {}: time=", cache.display())),
@@ -237,71 +222,36 @@ fn the_binary_writes_checks_and_locks() {
             serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         assert_eq!(view["mirror_list_cache"].as_array().unwrap().len(), 3);
 
-        let out = Command::new(bin)
-            .args([
-                "--config",
-                config.to_str().unwrap(),
-                "--check",
-                cache.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
+        let out = umls.run(&["--check", cache.to_str().unwrap()]).ok();
         assert!(
-            String::from_utf8_lossy(&out.stdout).contains("directories=3 hosts=4 urls=5 repos=2")
+            out.stdout.contains("directories=3 hosts=4 urls=5 repos=2"),
+            "{}",
+            out.stdout
         );
         // --check with --json dumps the readable view of an existing cache.
         let view2 = db.dir.path().join("view2.json");
-        let out = Command::new(bin)
-            .args([
-                "--config",
-                config.to_str().unwrap(),
-                "--check",
-                cache.to_str().unwrap(),
-                "--json",
-                view2.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
+        umls.run(&[
+            "--check",
+            cache.to_str().unwrap(),
+            "--json",
+            view2.to_str().unwrap(),
+        ])
+        .ok();
         assert_eq!(
             std::fs::read_to_string(&view2).unwrap(),
             std::fs::read_to_string(&json).unwrap()
         );
         let bad = db.dir.path().join("bad.proto");
         std::fs::write(&bad, b"garbage").unwrap();
-        let out = Command::new(bin)
-            .args([
-                "--config",
-                config.to_str().unwrap(),
-                "--check",
-                bad.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1));
-        assert!(String::from_utf8_lossy(&out.stderr).contains("bad.proto"));
+        let out = umls.run(&["--check", bad.to_str().unwrap()]).code(1);
+        assert!(out.stderr.contains("bad.proto"), "{}", out.stderr);
 
         // Another instance holds the lock: exit 3, cache untouched.
         let cfg = mm_core::Config::from_file(&config).unwrap();
         let _held =
             mm_core::lock::acquire(&cfg.lock_dir, "update-mirrorlist-server", false).unwrap();
         let other = db.dir.path().join("other.proto");
-        let out = Command::new(bin)
-            .args([
-                "--config",
-                config.to_str().unwrap(),
-                "-o",
-                other.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(3),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        umls.run(&["-o", other.to_str().unwrap()]).code(3);
         assert!(!other.exists());
     });
 }
