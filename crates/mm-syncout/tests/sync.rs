@@ -2,9 +2,9 @@
 //! 127.0.0.1 for the timeout).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use mm_cachefile::*;
+use mm_testkit::runner::{Run, Runner};
 
 struct Setup {
     dir: tempfile::TempDir,
@@ -57,22 +57,12 @@ fn setup(targets: &[String], timeout_s: u64) -> Setup {
     }
 }
 
-fn run(s: &Setup, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mm_sync_out"))
-        .arg("--config")
-        .arg(&s.config)
-        .args(extra)
-        .env_remove("MIRRORMANAGER_CONFIG")
-        .output()
-        .unwrap()
+fn run(s: &Setup, extra: &[&str]) -> Run {
+    Runner::at(env!("CARGO_BIN_EXE_mm_sync_out"), &s.config).run(extra)
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+fn text(o: &Run) -> String {
+    format!("{}{}", o.stdout, o.stderr)
 }
 
 fn target(base: &Path, name: &str) -> String {
@@ -85,7 +75,7 @@ fn ships_to_every_target_and_reports() {
     let targets = vec![target(t.path(), "app1"), target(t.path(), "app2")];
     let s = setup(&targets, 30);
     let o = run(&s, &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.code == 0, "{}", text(&o));
     let out = text(&o);
     assert!(
         out.contains("time=1000 directories=1 hosts=1 urls=1 repos=0"),
@@ -111,10 +101,10 @@ fn ships_to_every_target_and_reports() {
         "1000\n"
     );
     // The same cache again is fine; an older one is refused; --force ships it.
-    assert!(run(&s, &[]).status.success());
+    assert!(run(&s, &[]).code == 0);
     write_atomic(&s.cache_dir.join("mirrorlist_cache.proto"), &cache(900)).unwrap();
     let o = run(&s, &[]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.code, 1);
     assert!(
         text(&o).contains("older than the last shipped cache"),
         "{}",
@@ -127,7 +117,7 @@ fn ships_to_every_target_and_reports() {
         1000
     );
     let o = run(&s, &["--force"]);
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.code == 0, "{}", text(&o));
     assert_eq!(
         read(&Path::new(&targets[0]).join("mirrorlist_cache.proto"))
             .unwrap()
@@ -142,7 +132,7 @@ fn bad_cache_is_never_shipped() {
     let s = setup(&[target(t.path(), "app1")], 30);
     std::fs::write(s.cache_dir.join("mirrorlist_cache.proto"), b"garbage").unwrap();
     let o = run(&s, &[]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.code, 1);
     assert!(text(&o).contains("refusing to ship"), "{}", text(&o));
     assert!(!t.path().join("app1").exists());
     // A cache with defects (host without URL entry) is refused too.
@@ -150,7 +140,7 @@ fn bad_cache_is_never_shipped() {
     bad.mirror_list_cache[0].global.push(8);
     write_atomic(&s.cache_dir.join("mirrorlist_cache.proto"), &bad).unwrap();
     let o = run(&s, &[]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.code, 1);
     assert!(
         text(&o).contains("host 8 is referenced without a URL entry"),
         "{}",
@@ -177,7 +167,7 @@ fn failed_and_hanging_targets_are_named() {
     let start = std::time::Instant::now();
     let o = run(&s, &[]);
     let out = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert_eq!(o.code, 1, "{out}");
     assert!(
         start.elapsed() < std::time::Duration::from_secs(20),
         "targets were not run with a timeout"
@@ -206,13 +196,13 @@ fn public_list_is_shipped_only_when_complete() {
     std::fs::create_dir_all(&pl).unwrap();
     std::fs::write(pl.join("index.html"), "<!doctype html>").unwrap();
     let o = run(&s, &[]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.code, 1, "{}", text(&o));
     assert!(text(&o).contains("public list not shipped"), "{}", text(&o));
     assert!(Path::new(&app).join("mirrorlist_cache.proto").exists());
     assert!(!Path::new(&app).join("publiclist").exists());
     std::fs::write(pl.join("mirrors.json"), "{\"version\": 1}").unwrap();
     let o = run(&s, &[]);
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.code == 0, "{}", text(&o));
     assert_eq!(
         std::fs::read_to_string(Path::new(&app).join("publiclist/mirrors.json")).unwrap(),
         "{\"version\": 1}"
@@ -225,14 +215,14 @@ fn lock_and_usage() {
     let s = setup(&[target(t.path(), "app")], 30);
     let _held = mm_core::lock::acquire(&s.dir.path().join("lock"), "mm_sync_out", false).unwrap();
     let o = run(&s, &[]);
-    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_eq!(o.code, 3, "{}", text(&o));
     drop(_held);
     let empty = setup(&[], 30);
     let o = run(&empty, &[]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.code, 1);
     assert!(text(&o).contains("no targets"), "{}", text(&o));
     let o = run(&empty, &["--target", &target(t.path(), "cli")]);
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.code == 0, "{}", text(&o));
     assert!(t.path().join("cli/mirrorlist_cache.proto").exists());
 }
 
@@ -247,7 +237,7 @@ fn two_local_targets_succeed_and_an_unreachable_ssh_target_is_named() {
     let s = setup(&[a.clone(), unreachable.clone(), b.clone()], 30);
     let o = run(&s, &[]);
     let out = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert_eq!(o.code, 1, "{out}");
     assert!(
         out.contains(&format!("{a}: ok")) && out.contains(&format!("{b}: ok")),
         "{out}"
@@ -279,7 +269,7 @@ fn an_ssh_key_path_with_a_space_reaches_ssh_as_one_argument() {
     std::fs::write(&s.config, cfg).unwrap();
     let o = run(&s, &[]);
     let out = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert_eq!(o.code, 1, "{out}");
     assert!(out.contains(&format!("{}", key.display())), "{out}");
     assert!(!out.contains("Could not resolve hostname"), "{out}");
 }
@@ -295,6 +285,6 @@ fn an_ssh_key_path_with_both_quote_kinds_is_a_config_error() {
     std::fs::write(&s.config, cfg).unwrap();
     let o = run(&s, &[]);
     let out = text(&o);
-    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert_eq!(o.code, 2, "{out}");
     assert!(out.contains("sync_out.ssh_key"), "{out}");
 }
