@@ -1,6 +1,7 @@
 //! Answering one request from a loaded cache: resolve the repository or path, choose the
 //! mirrors and render a mirrorlist (text) or a Metalink 3.0 document. Pure: no I/O.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -231,7 +232,18 @@ fn resolve<'a>(ix: &'a Index, params: &Params, kind: Kind) -> Result<Target<'a>,
         });
     }
     if let Some(path) = &params.path {
-        let clean = path.trim_matches('/');
+        // `//pub//fedora/` is `pub/fedora` (as Fedora's server reads it).
+        let clean: Cow<str> = if path.trim_matches('/').contains("//") {
+            Cow::Owned(
+                path.split('/')
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            )
+        } else {
+            Cow::Borrowed(path.trim_matches('/'))
+        };
+        let clean = clean.as_ref();
         let header = format!("# path = {clean} ");
         if kind == Kind::Mirrorlist
             && let Some((directory, dir)) = ix.dir(clean)

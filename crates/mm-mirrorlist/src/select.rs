@@ -300,7 +300,8 @@ pub fn select(
     };
 
     if !params.countries.is_empty() {
-        // Only what was asked for: no GeoIP, no continent/global fill.
+        // Only what was asked for (and, when none of it has mirrors, the continents of the
+        // countries asked for): no GeoIP, no continent or global fill.
         for c in &params.countries {
             if c == "GLOBAL" {
                 p.tier(Tier::Global, &[ix.global(dir)]);
@@ -328,12 +329,18 @@ pub fn select(
                 header.push_str(&format!("country = {} ", name(c)));
             }
         }
-        return Selection {
-            hosts: p.out,
-            header,
-            embargoed: false,
-            tier: p.tier,
-        };
+        if !p.out.is_empty() {
+            return Selection {
+                hosts: p.out,
+                header,
+                embargoed: false,
+                tier: p.tier,
+            };
+        }
+        // Neither the countries asked for nor their continents have a mirror of this
+        // directory: answer as if no country had been asked for (as Fedora's server does),
+        // rather than with an empty list that dnf cannot use.
+        header.clear();
     }
 
     if params.netblock

@@ -218,6 +218,24 @@ fn requested_countries_only() {
         5,
         "JP-only host excluded for an unknown client: {urls:?}"
     );
+    // No mirror in the countries asked for nor in their continents: the client's own
+    // location decides, as without country= (an empty list would leave dnf with nothing).
+    let (header, urls) = w.list("repo=fedora-41&arch=x86_64&country=XX&ip=198.51.100.9");
+    assert_eq!(
+        header,
+        "# repo = fedora-41 arch = x86_64 country = DE country = FR country = global"
+    );
+    let mut first: Vec<_> = hosts(&urls)[..2].to_vec();
+    first.sort();
+    assert_eq!(first, ["de1", "de2"]);
+    let r = w.get(
+        Kind::Metalink,
+        "repo=fedora-41&arch=x86_64&country=XX&ip=203.0.113.1",
+    );
+    assert_eq!(r.status, 200);
+    // Global fill: the five hosts not limited to other countries, each with its URLs.
+    assert_eq!(r.body.matches("preference=").count(), 7, "{}", r.body);
+    assert!(r.body.contains("preference=\"96\""), "{}", r.body);
 }
 
 #[test]
@@ -336,6 +354,11 @@ fn path_requests() {
             fixture::SUBPATH
         )]
     );
+    // Doubled slashes inside the path are read as one.
+    let doubled = format!("//{}//", fixture::DIR.replace('/', "//"));
+    let (header, urls2) = w.list(&format!("path={doubled}&country=FR"));
+    assert_eq!(header, format!("# path = {} country = FR", fixture::DIR));
+    assert_eq!(urls2, urls);
     let r = w.get(
         Kind::Metalink,
         &format!("path={}/repodata/repomd.xml&country=FR", fixture::DIR),
