@@ -402,6 +402,7 @@ fn generate_with(
         "category",
         category::table
             .select((category::id, category::topdir_id))
+            .order(category::id)
             .load(conn),
     )?;
     let dir_names: HashMap<i32, String> = q(
@@ -425,32 +426,56 @@ fn generate_with(
         cat_dirs.entry(c).or_default().push(d);
     }
 
-    // The cache's directories: those of every category with a top directory, in id order,
-    // with the subpath of the first such category that lists them.
+    // The cache's directories: those of every category with a top directory (categories in
+    // id order), with the subpath of the first category that lists them. A directory listed
+    // by another category too takes that category's hosts only when the subpath is the same
+    // there (the same top directory): a host's URLs lead to its category's top directory,
+    // so with another subpath they would lead nowhere.
+    let subpath_of = |name: &str, top: &str| -> String {
+        if name == top {
+            String::new()
+        } else if let Some(rest) = name.strip_prefix(top).and_then(|r| r.strip_prefix('/')) {
+            rest.to_string()
+        } else {
+            name.to_string()
+        }
+    };
     let mut subpaths: BTreeMap<i32, String> = BTreeMap::new();
     let mut topped: Vec<i32> = Vec::new();
+    // Per category in `topped`: the directories whose hosts it gives.
+    let mut members: Vec<Vec<i32>> = Vec::new();
     for (cat, topdir) in &categories {
         let Some(top) = topdir.and_then(|t| dir_names.get(&t)) else {
             continue;
         };
         topped.push(*cat);
+        let mut mine = Vec::new();
+        let mut elsewhere = 0usize;
         for d in cat_dirs.get(cat).into_iter().flatten() {
             let Some(name) = dir_names.get(d) else {
                 continue;
             };
-            subpaths.entry(*d).or_insert_with(|| {
-                if name == top {
-                    String::new()
-                } else if let Some(rest) = name
-                    .strip_prefix(top.as_str())
-                    .and_then(|r| r.strip_prefix('/'))
-                {
-                    rest.to_string()
-                } else {
-                    name.clone()
+            let sub = subpath_of(name, top);
+            match subpaths.entry(*d) {
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(sub);
+                    mine.push(*d);
                 }
-            });
+                std::collections::btree_map::Entry::Occupied(e) => {
+                    if *e.get() == sub {
+                        mine.push(*d);
+                    } else {
+                        elsewhere += 1;
+                    }
+                }
+            }
         }
+        if elsewhere > 0 {
+            log::warn!(
+                "category {cat} lists {elsewhere} directories that belong to another category's top directory; its hosts are not offered for them"
+            );
+        }
+        members.push(mine);
     }
     let dir_ids: Vec<i32> = subpaths.keys().copied().collect();
     let dir_index = IdIndex::new(dir_ids.iter().copied());
@@ -459,13 +484,8 @@ fn generate_with(
     let words = dir_ids.len().div_ceil(64);
     let mut cat_dir_idx: Vec<Vec<u32>> = Vec::with_capacity(topped.len());
     let mut cat_bits: Vec<Vec<u64>> = Vec::with_capacity(topped.len());
-    for cat in &topped {
-        let mut idx: Vec<u32> = cat_dirs
-            .get(cat)
-            .into_iter()
-            .flatten()
-            .filter_map(|d| dir_index.get(*d))
-            .collect();
+    for mine in &members {
+        let mut idx: Vec<u32> = mine.iter().filter_map(|d| dir_index.get(*d)).collect();
         idx.sort_unstable();
         idx.dedup();
         let mut bits = vec![0u64; words];
@@ -789,10 +809,12 @@ fn generate_with(
         "netblock_country",
         netblock_country::table
             .select((netblock_country::netblock, netblock_country::country))
+            .order(netblock_country::id)
             .load::<(String, String)>(conn),
     )? {
+        // A network listed twice: the first row wins (Fedora's server uses the first match).
         for n in normalize_netblock(&net, false) {
-            nc.insert(n, country.to_ascii_uppercase());
+            nc.entry(n).or_insert_with(|| country.to_ascii_uppercase());
         }
     }
     ml.netblock_country_cache = nc
@@ -815,7 +837,11 @@ fn generate_with(
             .select((host_peer_asn::host_id, host_peer_asn::asn))
             .load::<(Option<i32>, i32)>(conn),
     )? {
-        if let Some(h) = host_id.map(i64::from).filter(|h| hosts.contains_key(h)) {
+        // A peer ASN counts, like the host's own, only when the host serves ASN clients.
+        if let Some(h) = host_id
+            .map(i64::from)
+            .filter(|h| hosts.get(h).is_some_and(|h| h.asn_clients))
+        {
             asn.entry(a as i64).or_default().insert(h);
         }
     }

@@ -108,6 +108,11 @@ fn check(ml: &MirrorList) {
         ),
         ("192.0.2.0/24", "FR")
     );
+    assert_eq!(
+        ml.netblock_country_cache.len(),
+        1,
+        "the first row of a network counts"
+    );
     // Host maps: active hosts only, bandwidth clamped, countries upper-cased.
     let hn: Vec<(&str, &[i64])> = ml
         .host_netblock_cache
@@ -139,6 +144,7 @@ fn check(ml: &MirrorList) {
         .iter()
         .map(|m| (m.key, m.value.as_slice()))
         .collect();
+    // Host 13's peer ASN; not host 16's, which does not serve ASN clients.
     assert_eq!(asn, [(64500, &[10][..]), (64501, &[13][..])]);
     assert_eq!(ml.host_country_allowed_cache[0].key, 15);
     assert_eq!(ml.host_country_allowed_cache[0].value, ["JP"]);
@@ -188,6 +194,12 @@ fn streamed_generation_reports_counts_defects_and_merges_host_categories() {
         assert_eq!(h10[0].value, [1000, 2000]);
         assert_eq!(os.global.iter().filter(|h| **h == 10).count(), 1);
         assert!(ml.hc_url_cache.iter().any(|u| u.key == 2000));
+        // Category 3 lists OS too, but from another top directory: its host 16 would be
+        // offered `https://h16.example/shared/releases/…`, which does not exist. It gives
+        // hosts only for its own directories.
+        assert!(!keys(&os.by_host_id).contains(&16), "{os:?}");
+        assert_eq!(entry(&ml, SHARED).global, [16]);
+        assert_eq!(entry(&ml, SHARED).subpath.as_deref(), Some(""));
         assert_eq!(g.summary.urls, ml.hc_url_cache.len());
         // The stray repository points outside every category: a defect, reported as such.
         assert_eq!(g.defects.len(), 1, "{:?}", g.defects);

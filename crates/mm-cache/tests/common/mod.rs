@@ -9,6 +9,7 @@ use mm_core::schema::*;
 
 pub const TOP: &str = "pub/fedora/linux";
 pub const OS: &str = "pub/fedora/linux/releases/41/Everything/x86_64/os";
+pub const SHARED: &str = "pub/shared";
 pub const REPODATA: &str = "pub/fedora/linux/releases/41/Everything/x86_64/os/repodata";
 
 /// The generator's options in these tests: no DNS, a fixed cache time, one connection.
@@ -54,7 +55,8 @@ fn host(c: &mut DbConn, id: i32, site_id: i32, country: &str, f: impl FnOnce(&mu
         .unwrap();
 }
 
-fn dir(c: &mut DbConn, id: i32, name: &str) {
+/// A directory in no category.
+fn directory(c: &mut DbConn, id: i32, name: &str) {
     let d = NewDirectory {
         name: name.into(),
         files: None,
@@ -65,6 +67,11 @@ fn dir(c: &mut DbConn, id: i32, name: &str) {
         .values((directory::id.eq(id), &d))
         .execute(c)
         .unwrap();
+}
+
+/// A directory of category 1.
+fn dir(c: &mut DbConn, id: i32, name: &str) {
+    directory(c, id, name);
     diesel::insert_into(category_directory::table)
         .values(&CategoryDirectory {
             category_id: 1,
@@ -72,6 +79,31 @@ fn dir(c: &mut DbConn, id: i32, name: &str) {
         })
         .execute(c)
         .unwrap();
+}
+
+fn category(c: &mut DbConn, id: i32, name: &str, topdir: i32, dirs: &[i32]) {
+    let cat = NewCategory {
+        name: name.into(),
+        product_id: Some(1),
+        topdir_id: Some(topdir),
+        canonicalhost: None,
+        publiclist: true,
+        geo_dns_domain: None,
+        admin_only: None,
+    };
+    diesel::insert_into(category::table)
+        .values((category::id.eq(id), &cat))
+        .execute(c)
+        .unwrap();
+    for d in dirs {
+        diesel::insert_into(category_directory::table)
+            .values(&CategoryDirectory {
+                category_id: id,
+                directory_id: *d,
+            })
+            .execute(c)
+            .unwrap();
+    }
 }
 
 /// host category `hc` for host `h` with URL ids `hc*10 + i`; `dirs` are up-to-date.
@@ -151,7 +183,7 @@ pub fn populate(c: &mut DbConn) {
         h.internet2 = true; // private without internet2_clients: not in ByCountryInternet2
     });
     host(c, 15, 1, "jp", |h| h.bandwidth_int = None);
-    host(c, 16, 1, "GB", |_| {});
+    host(c, 16, 1, "GB", |h| h.asn_clients = false);
     let p = NewProduct {
         name: "Fedora".into(),
         publiclist: true,
@@ -160,36 +192,8 @@ pub fn populate(c: &mut DbConn) {
         .values((product::id.eq(1), &p))
         .execute(c)
         .unwrap();
-    let d = NewDirectory {
-        name: TOP.into(),
-        files: None,
-        readable: true,
-        ctime: Some(0),
-    };
-    diesel::insert_into(directory::table)
-        .values((directory::id.eq(1), &d))
-        .execute(c)
-        .unwrap();
-    let cat = NewCategory {
-        name: "Fedora Linux".into(),
-        product_id: Some(1),
-        topdir_id: Some(1),
-        canonicalhost: None,
-        publiclist: true,
-        geo_dns_domain: None,
-        admin_only: None,
-    };
-    diesel::insert_into(category::table)
-        .values((category::id.eq(1), &cat))
-        .execute(c)
-        .unwrap();
-    diesel::insert_into(category_directory::table)
-        .values(&CategoryDirectory {
-            category_id: 1,
-            directory_id: 1,
-        })
-        .execute(c)
-        .unwrap();
+    directory(c, 1, TOP);
+    category(c, 1, "Fedora Linux", 1, &[1]);
     dir(c, 2, OS);
     dir(c, 3, REPODATA);
     hostcat(
@@ -328,14 +332,20 @@ pub fn populate(c: &mut DbConn) {
         .values((country_continent_redirect::id.eq(1), &r))
         .execute(c)
         .unwrap();
-    let n = NewNetblockCountry {
-        netblock: "192.0.2.0/255.255.255.0".into(),
-        country: "fr".into(),
-    };
-    diesel::insert_into(netblock_country::table)
-        .values((netblock_country::id.eq(1), &n))
-        .execute(c)
-        .unwrap();
+    // The same network twice: the first row counts.
+    for (id, net, cc) in [
+        (1, "192.0.2.0/255.255.255.0", "fr"),
+        (2, "192.0.2.7/24", "se"),
+    ] {
+        let n = NewNetblockCountry {
+            netblock: net.into(),
+            country: cc.into(),
+        };
+        diesel::insert_into(netblock_country::table)
+            .values((netblock_country::id.eq(id), &n))
+            .execute(c)
+            .unwrap();
+    }
     for (id, h, net) in [(1, 14, "10.1.2.3/16"), (2, 12, "10.9.0.0/16")] {
         let n = NewHostNetblock {
             host_id: Some(h),
@@ -355,43 +365,27 @@ pub fn populate(c: &mut DbConn) {
         .values((host_country_allowed::id.eq(1), &a))
         .execute(c)
         .unwrap();
-    let a = NewHostPeerAsn {
-        host_id: Some(13),
-        asn: 64501,
-        name: None,
-    };
-    diesel::insert_into(host_peer_asn::table)
-        .values((host_peer_asn::id.eq(1), &a))
-        .execute(c)
-        .unwrap();
-}
-
-/// On top of [`populate`]: a second category sharing the top directory and [`OS`], in which
-/// host 10 has another host category (URL id 2000) up to date for OS; and a repository
-/// `stray-1` whose directory (id 4, `pub/stray`) is in no category.
-pub fn populate_overlap(c: &mut DbConn) {
-    let cat = NewCategory {
-        name: "Fedora Overlap".into(),
-        product_id: Some(1),
-        topdir_id: Some(1),
-        canonicalhost: None,
-        publiclist: true,
-        geo_dns_domain: None,
-        admin_only: None,
-    };
-    diesel::insert_into(category::table)
-        .values((category::id.eq(2), &cat))
-        .execute(c)
-        .unwrap();
-    for d in [1, 2] {
-        diesel::insert_into(category_directory::table)
-            .values(&CategoryDirectory {
-                category_id: 2,
-                directory_id: d,
-            })
+    // Peer ASNs: host 13 serves ASN clients, host 16 does not (its peer ASN is left out).
+    for (id, h, asn) in [(1, 13, 64501), (2, 16, 64502)] {
+        let a = NewHostPeerAsn {
+            host_id: Some(h),
+            asn,
+            name: None,
+        };
+        diesel::insert_into(host_peer_asn::table)
+            .values((host_peer_asn::id.eq(id), &a))
             .execute(c)
             .unwrap();
     }
+}
+
+/// On top of [`populate`]: a second category sharing the top directory and [`OS`], in which
+/// host 10 has another host category (URL id 2000) up to date for OS; a third category
+/// (top directory [`SHARED`], id 5) that also lists OS, in which host 16 is always up to date
+/// (URL id 3000); and a repository `stray-1` whose directory (id 4, `pub/stray`) is in no
+/// category.
+pub fn populate_overlap(c: &mut DbConn) {
+    category(c, 2, "Fedora Overlap", 1, &[1, 2]);
     hostcat_in(
         c,
         2,
@@ -401,16 +395,18 @@ pub fn populate_overlap(c: &mut DbConn) {
         &[(2, true)],
         &[("https://h10.example/overlap", false)],
     );
-    let d = NewDirectory {
-        name: "pub/stray".into(),
-        files: None,
-        readable: true,
-        ctime: Some(0),
-    };
-    diesel::insert_into(directory::table)
-        .values((directory::id.eq(4), &d))
-        .execute(c)
-        .unwrap();
+    directory(c, 5, SHARED);
+    category(c, 3, "Shared", 5, &[5, 2]);
+    hostcat_in(
+        c,
+        3,
+        300,
+        16,
+        true,
+        &[],
+        &[("https://h16.example/shared", false)],
+    );
+    directory(c, 4, "pub/stray");
     let r = NewRepository {
         name: "Stray".into(),
         prefix: Some("stray-1".into()),
