@@ -145,6 +145,141 @@ fn docs_name_no_path_of_the_machine() {
     }
 }
 
+/// The code in a markdown text: fenced blocks line by line, and inline code spans.
+fn code_snippets(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            out.push(line.to_string());
+        } else {
+            out.extend(line.split('`').skip(1).step_by(2).map(String::from));
+        }
+    }
+    out
+}
+
+/// `--name` flags in `words` (a `--name=value` gives `--name`).
+fn long_flags<'a>(words: &[&'a str]) -> Vec<&'a str> {
+    words
+        .iter()
+        .map(|w| w.trim_start_matches(['[', '(']))
+        .filter(|w| w.starts_with("--") && w[2..].starts_with(|c: char| c.is_ascii_lowercase()))
+        .map(|w| {
+            let end = w[2..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .map_or(w.len(), |i| i + 2);
+            &w[..end]
+        })
+        .collect()
+}
+
+/// Every `--flag` the README and the docs show on a command line of one of our binaries is
+/// one that binary (or its subcommand) takes: a renamed flag cannot linger in the SOP.
+#[test]
+fn flags_in_the_docs_exist() {
+    const BINS: [&str; 6] = [
+        "mirrormanager",
+        "update-master-directory-list",
+        "mm2_crawler",
+        "update-mirrorlist-server",
+        "mm_sync_out",
+        "mirrorlist-server",
+    ];
+    let root = root();
+    let mut files = vec![root.join("README.md")];
+    for e in std::fs::read_dir(root.join("docs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            files.push(p);
+        }
+    }
+    let mut helps: std::collections::HashMap<Vec<String>, Option<String>> = Default::default();
+    let mut help = |cmd: &[String]| -> Option<String> {
+        helps
+            .entry(cmd.to_vec())
+            .or_insert_with(|| {
+                let out = std::process::Command::new(mm_testkit::bin(&cmd[0]))
+                    .args(&cmd[1..])
+                    .arg("--help")
+                    .output()
+                    .unwrap();
+                out.status
+                    .success()
+                    .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+            })
+            .clone()
+    };
+    let (mut checked, mut wrong) = (0, Vec::new());
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for snippet in code_snippets(&text) {
+            for segment in snippet.split(['|', ';', '&']) {
+                let words: Vec<&str> = segment.split_whitespace().collect();
+                if words.is_empty() || !BINS.contains(&words[0]) {
+                    continue;
+                }
+                // The subcommand words, then the longest of them that has a --help.
+                let mut cmd: Vec<String> = vec![words[0].to_string()];
+                cmd.extend(
+                    words[1..]
+                        .iter()
+                        .take_while(|w| {
+                            w.starts_with(|c: char| c.is_ascii_lowercase())
+                                && w.chars().all(|c| {
+                                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+                                })
+                        })
+                        .map(|w| w.to_string()),
+                );
+                let text = loop {
+                    if let Some(h) = help(&cmd) {
+                        break h;
+                    }
+                    assert!(cmd.len() > 1, "{} --help failed", cmd[0]);
+                    cmd.pop();
+                };
+                for flag in long_flags(&words) {
+                    checked += 1;
+                    if !text.contains(flag) {
+                        wrong.push(format!(
+                            "{}: `{}` has no {flag}",
+                            f.display(),
+                            cmd.join(" ")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} flags found in the docs");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn long_flags_are_read_from_command_lines() {
+    assert_eq!(
+        long_flags(&[
+            "x",
+            "--check",
+            "FILE",
+            "[--wait]",
+            "--listen=ADDR,",
+            "-o",
+            "--"
+        ]),
+        ["--check", "--wait", "--listen"]
+    );
+    assert_eq!(
+        code_snippets("a `b --c` d `e`\n```sh\nf --g\n```\n"),
+        ["b --c", "e", "f --g"]
+    );
+}
+
 /// Cargo writes every package's examples to one `target/*/examples/`, so two examples of
 /// the same name overwrite each other.
 #[test]
