@@ -75,7 +75,7 @@ pub struct CrawlArgs {
     /// Give each host at most MIN minutes [default: crawler.host_timeout_minutes]
     #[arg(long, value_name = "MIN")]
     pub host_timeout: Option<f64>,
-    /// Never count failures or auto-disable hosts
+    /// Exit 0 even when the crawl stops at the global timeout (failed hosts are still counted)
     #[arg(long)]
     pub no_fail: bool,
     /// Crawl but write nothing

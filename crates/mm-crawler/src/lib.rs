@@ -45,6 +45,10 @@ pub enum CrawlError {
     Internal(String),
     #[error("crawl interrupted by a signal; results so far were written ({0})")]
     Interrupted(String),
+    #[error(
+        "crawl stopped at the global timeout; results so far were written, the hosts not reached are unchanged ({0})"
+    )]
+    GlobalTimeout(String),
 }
 
 /// How long the writer waits for threads after SIGTERM/SIGINT before exiting.
@@ -658,11 +662,14 @@ fn stopping() -> bool {
     stop_flag().load(Ordering::Relaxed)
 }
 
+/// Why a host not crawled is unknown when the run ran out of time.
+const GLOBAL_TIMEOUT: &str = "global timeout";
+
 fn stop_reason() -> String {
     if stopping() {
         "shutdown requested".into()
     } else {
-        "global timeout".into()
+        GLOBAL_TIMEOUT.into()
     }
 }
 
@@ -739,6 +746,7 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
     }
     drop(tx);
     let mut write_error: Option<CrawlError> = None;
+    let mut global_timeout = false;
     let mut stop_seen: Option<Instant> = None;
     let mut batch: Vec<Msg> = Vec::new();
     loop {
@@ -772,7 +780,10 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
                     HostStatus::Ok => totals.ok += 1,
                     HostStatus::Failure(_) => totals.failure += 1,
                     HostStatus::Timeout => totals.timeout += 1,
-                    HostStatus::Unknown(_) => totals.unknown += 1,
+                    HostStatus::Unknown(why) => {
+                        totals.unknown += 1;
+                        global_timeout |= why == GLOBAL_TIMEOUT;
+                    }
                     HostStatus::Disable(_) => totals.disabled += 1,
                 }
             }
@@ -780,7 +791,7 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
         if opts.dry_run || write_error.is_some() {
             continue;
         }
-        if let Err(e) = write::apply_batch(&mut conn, config, opts, &cats, &batch) {
+        if let Err(e) = write::apply_batch(&mut conn, config, &cats, &batch) {
             log::error!("writing crawl results failed: {e}; no further results are written");
             write_error = Some(e);
         }
@@ -796,6 +807,13 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
             .map_err(|_| CrawlError::Internal("a crawl thread panicked".into()))?;
     }
     log::info!("crawl finished in {:.1}s", started.elapsed().as_secs_f64());
+    if global_timeout {
+        // As MirrorManager2's crawler: a failed run unless --no-fail ("always exit 0").
+        if !opts.no_fail {
+            return Err(CrawlError::GlobalTimeout(totals.to_string()));
+        }
+        log::warn!("crawl stopped at the global timeout; --no-fail: exit 0");
+    }
     Ok(totals)
 }
 

@@ -13,27 +13,22 @@ use mm_core::schema::*;
 use mm_core::{Config, DbConn};
 
 use crate::check::{CategoryData, Verdict};
-use crate::{CrawlError, HostStatus, Msg, Options};
+use crate::{CrawlError, HostStatus, Msg};
 
 /// Apply messages from the crawl threads, in order, in one transaction.
 pub fn apply_batch(
     conn: &mut DbConn,
     config: &Config,
-    opts: &Options,
     cats: &HashMap<i32, Arc<CategoryData>>,
     msgs: &[Msg],
 ) -> Result<(), CrawlError> {
-    conn.transaction(|c| {
-        msgs.iter()
-            .try_for_each(|m| apply(c, config, opts, cats, m))
-    })
+    conn.transaction(|c| msgs.iter().try_for_each(|m| apply(c, config, cats, m)))
 }
 
 /// Apply one message from a crawl thread (the caller holds the transaction).
 fn apply(
     c: &mut DbConn,
     config: &Config,
-    opts: &Options,
     cats: &HashMap<i32, Arc<CategoryData>>,
     msg: &Msg,
 ) -> Result<(), CrawlError> {
@@ -50,7 +45,7 @@ fn apply(
             status,
             seconds,
             timed_out,
-        } => write_host(c, config, opts, *host_id, status, *seconds, timed_out),
+        } => write_host(c, config, *host_id, status, *seconds, timed_out),
     }
 }
 
@@ -139,7 +134,6 @@ fn write_category(
 fn write_host(
     c: &mut DbConn,
     config: &Config,
-    opts: &Options,
     host_id: i32,
     status: &HostStatus,
     seconds: i64,
@@ -151,9 +145,6 @@ fn write_host(
         .select(host::crawl_failures)
         .first(c)?;
     let fail = |c: &mut DbConn, why: &str| -> Result<(), CrawlError> {
-        if opts.no_fail {
-            return Ok(());
-        }
         let n = failures + 1;
         diesel::update(host::table.find(host_id))
             .set(host::crawl_failures.eq(n))

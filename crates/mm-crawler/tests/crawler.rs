@@ -459,6 +459,20 @@ fn host_timeout_and_sigterm() {
         assert!(err.contains("interrupted"), "{err}");
         assert_eq!(host_state(&mut db.conn, slow), (0, true, None, false));
         drop(keep);
+
+        // The global timeout: the hosts not reached are unknown and unchanged, and the run
+        // fails (exit 1) unless --no-fail ("always exit 0", as in MirrorManager2).
+        let failures = host_state(&mut db.conn, h).0;
+        let out = Runner::at(CRAWLER, &s.cfg)
+            .run(&["--global-timeout", "0"])
+            .code(1);
+        assert!(out.stderr.contains("global timeout"), "{}", out.stderr);
+        let out = crawl(&s.cfg, &["--global-timeout", "0", "--no-fail"]);
+        assert!(out.stdout.contains("2 unknown"), "{}", out.stdout);
+        assert_eq!(host_state(&mut db.conn, h).0, failures);
+        // --no-fail does not stop counting failed hosts
+        crawl(&s.cfg, &["crawl", "--host-timeout", "0", "--no-fail"]);
+        assert_eq!(host_state(&mut db.conn, h).0, failures + 1);
     });
 }
 
@@ -714,7 +728,7 @@ fn fault_mirrors_fail_within_their_timeouts_and_do_not_touch_a_healthy_host() {
 #[test]
 fn results_written_in_one_batch() {
     use mm_crawler::check::Verdict;
-    use mm_crawler::{HostStatus, Msg, Options};
+    use mm_crawler::{HostStatus, Msg};
     for_each_backend(|db| {
         let s = setup(db);
         let (cat, site) = (s.cat, s.site);
@@ -741,14 +755,13 @@ fn results_written_in_one_batch() {
             seconds: 7,
             timed_out: Vec::new(),
         };
-        let opts = Options::default();
         let batch = [
             category(a, hc_a, &all_up),
             category(b, hc_b, &one_stale),
             done(a, HostStatus::Ok),
             done(b, HostStatus::Failure("rsync: exit code 12".into())),
         ];
-        mm_crawler::write::apply_batch(&mut db.conn, &config, &opts, &cats, &batch).unwrap();
+        mm_crawler::write::apply_batch(&mut db.conn, &config, &cats, &batch).unwrap();
         let rows_a = hcd(&mut db.conn, hc_a);
         assert_eq!(rows_a.len(), s.n_dirs);
         assert!(rows_a.values().all(|u| *u));
@@ -764,7 +777,7 @@ fn results_written_in_one_batch() {
 
         // next batch: a's directory went stale, b caught up
         let batch = [category(a, hc_a, &one_stale), category(b, hc_b, &all_up)];
-        mm_crawler::write::apply_batch(&mut db.conn, &config, &opts, &cats, &batch).unwrap();
+        mm_crawler::write::apply_batch(&mut db.conn, &config, &cats, &batch).unwrap();
         let rows_a = hcd(&mut db.conn, hc_a);
         assert_eq!(rows_a.get(STALE_PKG_DIR), Some(&false));
         assert_eq!(rows_a.values().filter(|u| **u).count(), s.n_dirs - 1);
