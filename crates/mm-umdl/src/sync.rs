@@ -472,6 +472,11 @@ fn repositories(
         .filter_map(|r| Some(((r.prefix.clone()?, r.arch_id?), r.id)))
         .collect();
     let mut by_name: HashMap<String, i32> = repos.iter().map(|r| (r.name.clone(), r.id)).collect();
+    let has_dir: HashSet<i32> = repos
+        .iter()
+        .filter(|r| r.directory_id.is_some())
+        .map(|r| r.id)
+        .collect();
     let mut claimed: HashSet<(String, i32)> = HashSet::new();
 
     for rel in repository_dirs(job.tree) {
@@ -548,7 +553,17 @@ fn repositories(
                 continue;
             }
             if let Some(&rid) = by_key.get(&(p.clone(), arch_id)) {
-                // the repository moved: point it at this directory
+                if has_dir.contains(&rid) {
+                    // Another directory already serves this repository (e.g. development/41
+                    // and releases/41 on release day): it stays where it is, as in
+                    // MirrorManager2. Moving it is `mirrormanager move-devel-to-release`'s
+                    // job; a directory that disappears takes its repository with it.
+                    log::debug!(
+                        "{name}: repository {p} ({arch_name}) is served from another directory; left there"
+                    );
+                    continue;
+                }
+                // a repository without a directory: point it at this one
                 diesel::update(repository::table.find(rid))
                     .set((
                         repository::directory_id.eq(Some(dir_id)),

@@ -458,6 +458,67 @@ fn unchanged_walk_skips_file_stats_but_sees_changed_directories() {
     });
 }
 
+/// The directory of the repository `prefix` for x86_64.
+fn repo_dir(conn: &mut DbConn, prefix: &str) -> String {
+    repository::table
+        .inner_join(arch::table)
+        .inner_join(directory::table)
+        .filter(repository::prefix.eq(prefix))
+        .filter(arch::name.eq("x86_64"))
+        .select(directory::name)
+        .first(conn)
+        .unwrap()
+}
+
+/// Two directories that give one repository (development/41 and releases/41 on release
+/// day): the repository stays where it is on every run, and where move-devel-to-release
+/// put it; it never flips between them.
+#[test]
+fn a_repository_in_two_directories_stays_put() {
+    for_each_backend(|db| {
+        let (tmp, cfg) = fedora_walked(db, "");
+        let base = tmp.path().join("pub/fedora/linux");
+        let rel = "41/Everything/x86_64/os";
+        let dev = base.join("development/41/Everything/x86_64");
+        std::fs::create_dir_all(&dev).unwrap();
+        let st = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(base.join("releases").join(rel))
+            .arg(&dev)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        ok(&cfg, &[]);
+        let first = repo_dir(&mut db.conn, "fedora-41");
+        for _ in 0..2 {
+            ok(&cfg, &["--force"]);
+            assert_eq!(repo_dir(&mut db.conn, "fedora-41"), first);
+        }
+        // Release day: the admin command points it at the other directory; umdl keeps that.
+        let other = if first.contains("/development/") {
+            format!("pub/fedora/linux/releases/{rel}")
+        } else {
+            format!("pub/fedora/linux/development/{rel}")
+        };
+        let other_id: i32 = directory::table
+            .filter(directory::name.eq(&other))
+            .select(directory::id)
+            .first(&mut db.conn)
+            .unwrap();
+        let first_id: i32 = directory::table
+            .filter(directory::name.eq(&first))
+            .select(directory::id)
+            .first(&mut db.conn)
+            .unwrap();
+        diesel::update(repository::table.filter(repository::directory_id.eq(first_id)))
+            .set(repository::directory_id.eq(other_id))
+            .execute(&mut db.conn)
+            .unwrap();
+        ok(&cfg, &["--force"]);
+        assert_eq!(repo_dir(&mut db.conn, "fedora-41"), other);
+    });
+}
+
 fn readable(conn: &mut DbConn, name: &str) -> bool {
     directory::table
         .filter(directory::name.eq(name))
