@@ -647,6 +647,25 @@ fn hash_bytes(b: &[u8]) -> Hashes {
     }
 }
 
+/// The rows to drop of one file's versions `(timestamp, id)`, as MirrorManager2 ages them:
+/// the newest stays; the one before it stays too until the newest is `max_stale_days - 1`
+/// days old, so mirrors that have not synced the new file yet still match a metalink
+/// alternate; any other goes once it is older than `max_stale_days`.
+fn expired_versions(mut rows: Vec<(Option<i64>, i32)>, now: i64, max_stale_days: u32) -> Vec<i32> {
+    let stale = now - i64::from(max_stale_days) * 86_400;
+    let propagated = now - (i64::from(max_stale_days) - 1) * 86_400;
+    rows.sort_by(|a, b| b.cmp(a)); // newest first
+    let Some(newest) = rows.first().map(|r| r.0.unwrap_or(0)) else {
+        return Vec::new();
+    };
+    let keep = if newest < propagated { 1 } else { 2 };
+    rows.into_iter()
+        .skip(keep)
+        .filter(|(ts, _)| ts.unwrap_or(0) < stale)
+        .map(|(_, id)| id)
+        .collect()
+}
+
 fn file_details(
     conn: &mut DbConn,
     job: &Job,
@@ -855,8 +874,7 @@ fn file_details(
         })?;
     }
 
-    // aging: keep the newest row per file, drop others older than max_stale_days
-    let cutoff = chrono::Utc::now().timestamp() - i64::from(job.umdl.max_stale_days) * 86_400;
+    let now = chrono::Utc::now().timestamp();
     let all: Vec<(i32, i32, String, Option<i64>)> = file_detail::table
         .inner_join(
             category_directory::table
@@ -876,14 +894,8 @@ fn file_details(
         groups.entry((dir, name)).or_default().push((ts, id));
     }
     let mut expire: Vec<i32> = Vec::new();
-    for (_, mut rows) in groups {
-        rows.sort();
-        rows.pop(); // the newest stays
-        expire.extend(
-            rows.into_iter()
-                .filter(|(ts, _)| ts.unwrap_or(0) < cutoff)
-                .map(|(_, id)| id),
-        );
+    for (_, rows) in groups {
+        expire.extend(expired_versions(rows, now, job.umdl.max_stale_days));
     }
     summary.file_details_expired = expire.len();
     for chunk in expire.chunks(BATCH) {
@@ -943,4 +955,41 @@ fn delete_directories(c: &mut DbConn, ids: &[i32]) -> Result<(), UmdlError> {
     )
     .execute(c)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expired_versions;
+
+    const DAY: i64 = 86_400;
+    const NOW: i64 = 1_800_000_000;
+
+    #[test]
+    fn file_versions_age_as_mirrormanager2() {
+        // A new repomd.xml after ten quiet days: the previous one stays for the mirrors
+        // that have not synced yet, the one before it goes.
+        let rows = vec![
+            (Some(NOW), 3),
+            (Some(NOW - 10 * DAY), 2),
+            (Some(NOW - 20 * DAY), 1),
+        ];
+        assert_eq!(expired_versions(rows, NOW, 3), [1]);
+        // Once the newest is max_stale_days - 1 days old, the previous one goes too.
+        let rows = vec![(Some(NOW - 2 * DAY - 1), 3), (Some(NOW - 10 * DAY), 2)];
+        assert_eq!(expired_versions(rows, NOW, 3), [2]);
+        // Recent versions stay; a missing timestamp counts as very old; one row always stays.
+        let rows = vec![(Some(NOW), 3), (Some(NOW - DAY), 2), (None, 1)];
+        assert_eq!(expired_versions(rows, NOW, 3), [1]);
+        let rows = vec![
+            (Some(NOW), 3),
+            (Some(NOW - DAY), 2),
+            (Some(NOW - 2 * DAY), 1),
+        ];
+        assert!(expired_versions(rows, NOW, 3).is_empty());
+        assert!(expired_versions(vec![(None, 1)], NOW, 0).is_empty());
+        assert!(expired_versions(Vec::new(), NOW, 3).is_empty());
+        // max_stale_days = 0: every replaced version goes at once.
+        let rows = vec![(Some(NOW), 2), (Some(NOW - 1), 1)];
+        assert_eq!(expired_versions(rows, NOW, 0), [1]);
+    }
 }
