@@ -185,22 +185,32 @@ pub fn sync(conn: &mut DbConn, job: &Job) -> Result<Summary, UmdlError> {
     let product_id = ensure_product(conn, &job.ctx.category)?;
 
     // 1. what the database has for this category
-    let existing: Vec<(i32, String, Option<i64>)> = category_directory::table
+    let existing: Vec<(i32, String, Option<i64>, bool)> = category_directory::table
         .inner_join(directory::table)
         .filter(category_directory::category_id.eq(cat_id))
-        .select((directory::id, directory::name, directory::ctime))
+        .select((
+            directory::id,
+            directory::name,
+            directory::ctime,
+            directory::readable,
+        ))
         .load(conn)?;
     let mut ids: HashMap<String, i32> = HashMap::with_capacity(existing.len());
     let mut old_ctime: HashMap<String, Option<i64>> = HashMap::with_capacity(existing.len());
-    for (id, name, ctime) in existing {
+    let mut old_readable: HashMap<i32, bool> = HashMap::with_capacity(existing.len());
+    for (id, name, ctime, readable) in existing {
         ids.insert(name.clone(), id);
         old_ctime.insert(name, ctime);
+        old_readable.insert(id, readable);
     }
 
     // 2. classify
     let mut new_rels: Vec<&str> = Vec::new();
     let mut changed: BTreeSet<String> = BTreeSet::new(); // rel paths written this run
     let mut updates: Vec<&str> = Vec::new();
+    // Unchanged directories whose readability changed with a parent's (release day's chmod
+    // of `releases/N` changes the ctime of that directory only): (id, readable).
+    let mut readability: Vec<(i32, bool)> = Vec::new();
     for (rel, info) in &job.tree.dirs {
         let full = job.full(rel);
         let old = old_ctime.get(&full);
@@ -220,7 +230,13 @@ pub fn sync(conn: &mut DbConn, job: &Job) -> Result<Summary, UmdlError> {
                 updates.push(rel);
                 changed.insert(rel.clone());
             }
-            Some(_) => summary.dirs_unchanged += 1,
+            Some(_) => {
+                summary.dirs_unchanged += 1;
+                let id = ids[&full];
+                if old_readable.get(&id).is_some_and(|r| *r != info.readable) {
+                    readability.push((id, info.readable));
+                }
+            }
         }
     }
 
@@ -317,6 +333,28 @@ pub fn sync(conn: &mut DbConn, job: &Job) -> Result<Summary, UmdlError> {
             Ok(())
         })?;
         summary.dirs_updated += chunk.len();
+    }
+    for chunk in readability.chunks(BATCH) {
+        conn.transaction::<(), UmdlError, _>(|c| {
+            for (readable, group) in [true, false].map(|r| {
+                let ids: Vec<i32> = chunk.iter().filter(|x| x.1 == r).map(|x| x.0).collect();
+                (r, ids)
+            }) {
+                if !group.is_empty() {
+                    diesel::update(directory::table.filter(directory::id.eq_any(&group)))
+                        .set(directory::readable.eq(readable))
+                        .execute(c)?;
+                }
+            }
+            Ok(())
+        })?;
+    }
+    if !readability.is_empty() {
+        log::info!(
+            "{}: readable flag of {} unchanged directories set from their parents'",
+            job.ctx.category.name,
+            readability.len()
+        );
     }
 
     // 5. repositories and versions

@@ -561,6 +561,16 @@ fn readable_flags_and_file_detail_aging() {
         // the newest row is kept however old it is
         let out = ok(&cfg, &["--force"]);
         assert!(out.contains("0 file details added, 0 expired"), "{out}");
+
+        // Release day's chmod changes the ctime of updates/testing only; the directories
+        // below it, unchanged, become readable with it.
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o755)).unwrap();
+        ok(&cfg, &[]);
+        assert!(readable(&mut db.conn, &format!("{base}/updates/testing")));
+        assert!(readable(
+            &mut db.conn,
+            &format!("{base}/updates/testing/41/Everything/x86_64/repodata")
+        ));
     });
 }
 
