@@ -68,9 +68,16 @@ fn write_category(
             host_category_dir::up2date,
         ))
         .load(c)?;
+    // A row is found by its directory, else by its path. MirrorManager2 writes paths with a
+    // leading slash (`/releases/41`), so on an adopted database both forms are the same row.
+    let mut by_dir: HashMap<i32, (i32, bool)> = HashMap::with_capacity(existing.len());
     let mut by_path: HashMap<&str, (i32, bool)> = HashMap::with_capacity(existing.len());
-    for (id, _, path, up) in &existing {
-        by_path.insert(path.as_deref().unwrap_or_default(), (*id, *up));
+    for (id, dir, path, up) in &existing {
+        if let Some(d) = dir {
+            by_dir.entry(*d).or_insert((*id, *up));
+        }
+        let path = path.as_deref().unwrap_or_default().trim_start_matches('/');
+        by_path.entry(path).or_insert((*id, *up));
     }
     let mut set_true: Vec<i32> = Vec::new();
     let mut set_false: Vec<i32> = Vec::new();
@@ -78,7 +85,10 @@ fn write_category(
     let mut seen: HashSet<i32> = HashSet::new();
     for (d, v) in cat.dirs.iter().zip(verdicts) {
         let Some(v) = v else { continue };
-        let row = by_path.get(d.rel.as_str()).copied();
+        let row = by_dir
+            .get(&d.id)
+            .or_else(|| by_path.get(d.rel.as_str()))
+            .copied();
         if let Some((id, _)) = row {
             seen.insert(id);
         }

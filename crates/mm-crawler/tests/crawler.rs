@@ -784,5 +784,25 @@ fn results_written_in_one_batch() {
         let rows_b = hcd(&mut db.conn, hc_b);
         assert_eq!(rows_b.len(), s.n_dirs);
         assert!(rows_b.values().all(|u| *u));
+
+        // A database adopted from MirrorManager2: its rows' paths start with a slash. They
+        // are the same rows, not new ones.
+        let (c, hc_c) = add_host(&mut db.conn, site, "c.example", "DE", cat, &[], false);
+        let d = &dirs[stale];
+        diesel::insert_into(host_category_dir::table)
+            .values((
+                host_category_dir::host_category_id.eq(hc_c),
+                host_category_dir::path.eq(Some(format!("/{}", d.rel))),
+                host_category_dir::up2date.eq(false),
+                host_category_dir::directory_id.eq(Some(d.id)),
+            ))
+            .execute(&mut db.conn)
+            .unwrap();
+        let batch = [category(c, hc_c, &all_up)];
+        mm_crawler::write::apply_batch(&mut db.conn, &config, &cats, &batch).unwrap();
+        let rows_c = hcd(&mut db.conn, hc_c);
+        assert_eq!(rows_c.len(), s.n_dirs, "{rows_c:?}");
+        assert_eq!(rows_c.get(&format!("/{}", d.rel)), Some(&true));
+        assert!(rows_c.values().all(|u| *u));
     });
 }
