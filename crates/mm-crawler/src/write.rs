@@ -72,13 +72,22 @@ fn write_category(
     // leading slash (`/releases/41`), so on an adopted database both forms are the same row.
     let mut by_dir: HashMap<i32, (i32, bool)> = HashMap::with_capacity(existing.len());
     let mut by_path: HashMap<&str, (i32, bool)> = HashMap::with_capacity(existing.len());
+    // Rows without a directory (old MirrorManager2 rows): found by path, they get it, as
+    // MirrorManager2's crawler does; the cache reads rows by directory.
+    let mut no_dir: HashSet<i32> = HashSet::new();
     for (id, dir, path, up) in &existing {
-        if let Some(d) = dir {
-            by_dir.entry(*d).or_insert((*id, *up));
+        match dir {
+            Some(d) => {
+                by_dir.entry(*d).or_insert((*id, *up));
+            }
+            None => {
+                no_dir.insert(*id);
+            }
         }
         let path = path.as_deref().unwrap_or_default().trim_start_matches('/');
         by_path.entry(path).or_insert((*id, *up));
     }
+    let mut set_dir: Vec<(i32, i32)> = Vec::new();
     let mut set_true: Vec<i32> = Vec::new();
     let mut set_false: Vec<i32> = Vec::new();
     let mut new_rows = Vec::new();
@@ -91,6 +100,9 @@ fn write_category(
             .copied();
         if let Some((id, _)) = row {
             seen.insert(id);
+            if no_dir.contains(&id) {
+                set_dir.push((id, d.id));
+            }
         }
         match (v, row) {
             (Verdict::UpToDate, Some((id, false))) => set_true.push(id),
@@ -111,6 +123,11 @@ fn write_category(
                 set_false.push(*id);
             }
         }
+    }
+    for (id, dir) in &set_dir {
+        diesel::update(host_category_dir::table.find(*id))
+            .set(host_category_dir::directory_id.eq(Some(*dir)))
+            .execute(c)?;
     }
     for chunk in set_true.chunks(500) {
         diesel::update(host_category_dir::table.filter(host_category_dir::id.eq_any(chunk)))

@@ -788,21 +788,32 @@ fn results_written_in_one_batch() {
         // A database adopted from MirrorManager2: its rows' paths start with a slash. They
         // are the same rows, not new ones.
         let (c, hc_c) = add_host(&mut db.conn, site, "c.example", "DE", cat, &[], false);
+        // An older row without a directory gets it.
         let d = &dirs[stale];
-        diesel::insert_into(host_category_dir::table)
-            .values((
-                host_category_dir::host_category_id.eq(hc_c),
-                host_category_dir::path.eq(Some(format!("/{}", d.rel))),
-                host_category_dir::up2date.eq(false),
-                host_category_dir::directory_id.eq(Some(d.id)),
-            ))
-            .execute(&mut db.conn)
-            .unwrap();
+        let old = dirs.iter().find(|x| x.rel.ends_with("repodata")).unwrap();
+        for (x, dir) in [(d, Some(d.id)), (old, None)] {
+            diesel::insert_into(host_category_dir::table)
+                .values((
+                    host_category_dir::host_category_id.eq(hc_c),
+                    host_category_dir::path.eq(Some(format!("/{}", x.rel))),
+                    host_category_dir::up2date.eq(false),
+                    host_category_dir::directory_id.eq(dir),
+                ))
+                .execute(&mut db.conn)
+                .unwrap();
+        }
         let batch = [category(c, hc_c, &all_up)];
         mm_crawler::write::apply_batch(&mut db.conn, &config, &cats, &batch).unwrap();
         let rows_c = hcd(&mut db.conn, hc_c);
         assert_eq!(rows_c.len(), s.n_dirs, "{rows_c:?}");
         assert_eq!(rows_c.get(&format!("/{}", d.rel)), Some(&true));
         assert!(rows_c.values().all(|u| *u));
+        let old_dir: Option<i32> = host_category_dir::table
+            .filter(host_category_dir::host_category_id.eq(hc_c))
+            .filter(host_category_dir::path.eq(format!("/{}", old.rel)))
+            .select(host_category_dir::directory_id)
+            .first(&mut db.conn)
+            .unwrap();
+        assert_eq!(old_dir, Some(old.id));
     });
 }
