@@ -114,6 +114,9 @@ pub fn rsync_daemon_modules(modules: &[(&str, &Path)]) -> Server {
 
 /// nginx serving `root` as static files (with directory listings and keep-alive) on
 /// 127.0.0.1.
+///
+/// One process (`master_process off`): the harness stops it with SIGKILL, which would leave a
+/// master's worker running behind it.
 pub fn nginx(root: &Path) -> Server {
     let bin = crate::require_tool("nginx");
     let dir = tempfile::Builder::new()
@@ -127,7 +130,7 @@ pub fn nginx(root: &Path) -> Server {
     std::fs::write(
         &conf,
         format!(
-            "{user}daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+            "{user}daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
              events {{ worker_connections 256; }}\n\
              http {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
              fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n\
@@ -269,6 +272,36 @@ fn socket_reset(conn: &TcpStream) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use std::io::{ErrorKind, Read, Write};
+
+    /// The children of process `pid` (from /proc).
+    fn children(pid: u32) -> Vec<u32> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
+                    // pid (comm) state ppid …: the comm may hold spaces, so split after ')'
+                    s.rsplit_once(')')
+                        .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                        .and_then(|pp| pp.parse::<u32>().ok())
+                        == Some(pid)
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nginx_is_one_process_and_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "a").unwrap();
+        let s = nginx(dir.path());
+        let mut c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+        c.write_all(b"GET /a.txt HTTP/1.0\r\n\r\n").unwrap();
+        let mut reply = String::new();
+        c.read_to_string(&mut reply).unwrap();
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        assert_eq!(children(s.child.id()), Vec::<u32>::new());
+    }
 
     #[test]
     fn reset_fault_sends_a_tcp_reset() {
