@@ -130,11 +130,16 @@ pub fn prefix_for(name: &str, category: &str, version: &str) -> Option<String> {
     } else {
         ""
     };
+    // MirrorManager2's names: modular trees get `modular` in theirs (so that
+    // `updates/N/Modular` and `updates/N/Everything` are two repositories, not one).
+    let m = if has("Modular") { "-modular" } else { "" };
     if is_epel(name, category) {
         return Some(if has("testing") {
-            format!("testing{variant}-epel{version}")
+            format!("testing{m}{variant}-epel{version}")
+        } else if has("playground") {
+            format!("playground{m}{variant}-epel{version}")
         } else {
-            format!("epel{variant}-{version}")
+            format!("epel{m}{variant}-{version}")
         });
     }
     if has("updates") {
@@ -143,18 +148,27 @@ pub fn prefix_for(name: &str, category: &str, version: &str) -> Option<String> {
         } else {
             "released"
         };
-        return Some(format!("updates-{kind}{variant}-f{version}"));
+        return Some(format!("updates-{kind}{m}{variant}-f{version}"));
     }
     if has("rawhide") {
-        return Some(format!("rawhide{variant}"));
+        return Some(format!("rawhide{m}{variant}"));
     }
     if has("releases") || has("development") {
         if has("Everything") {
             return Some(format!("fedora{variant}-{version}"));
         }
+        if has("Modular") {
+            return Some(format!("fedora-modular{variant}-{version}"));
+        }
         if has("Fedora") {
             return Some(format!("fedora-install{variant}-{version}"));
         }
+    }
+    if has("Modular") {
+        return Some(format!("fedora-modular{variant}-{version}"));
+    }
+    if has("atomic") {
+        return Some(format!("atomic-{version}"));
     }
     None
 }
@@ -228,6 +242,43 @@ mod tests {
             }])
             .is_err()
         );
+    }
+
+    #[test]
+    fn modular_playground_and_atomic_names_as_mirrormanager2() {
+        let f = "Fedora Linux";
+        let base = "pub/fedora/linux";
+        for (path, want) in [
+            ("updates/39/Modular/x86_64", "updates-released-modular-f39"),
+            (
+                "updates/testing/39/Modular/x86_64",
+                "updates-testing-modular-f39",
+            ),
+            (
+                "updates/39/Modular/x86_64/debug",
+                "updates-released-modular-debug-f39",
+            ),
+            ("releases/38/Modular/x86_64/os", "fedora-modular-38"),
+            (
+                "releases/38/Modular/source/tree",
+                "fedora-modular-source-38",
+            ),
+            ("updates/39/Everything/x86_64", "updates-released-f39"),
+            ("atomic/28/x86_64", "atomic-28"),
+        ] {
+            assert_eq!(pv(&format!("{base}/{path}"), f).0, s(want), "{path}");
+        }
+        for (path, want) in [
+            ("pub/epel/8/Modular/x86_64", "epel-modular-8"),
+            ("pub/epel/testing/8/Modular/x86_64", "testing-modular-epel8"),
+            (
+                "pub/epel/playground/8/Everything/x86_64",
+                "playground-epel8",
+            ),
+            ("pub/epel/9/Everything/x86_64", "epel-9"),
+        ] {
+            assert_eq!(pv(path, "Fedora EPEL").0, s(want), "{path}");
+        }
     }
 
     #[test]
