@@ -100,6 +100,29 @@ fn every_module_starts_with_a_doc_comment_and_nothing_is_ignored() {
 }
 
 #[test]
+fn only_mm_core_picks_a_database_backend() {
+    let mut files = Vec::new();
+    rust_files(&root().join("crates"), &mut files);
+    rust_files(&root().join("xtask"), &mut files);
+    let mut checked = 0;
+    for f in files
+        .iter()
+        .filter(|f| !f.starts_with(root().join("crates/mm-core")))
+    {
+        let text = std::fs::read_to_string(f).unwrap();
+        checked += 1;
+        for banned in ["DbConn::Pg(", "DbConn::Sqlite("] {
+            assert!(
+                !text.contains(banned),
+                "{} matches on {banned}: backend differences belong in mm-core (multi-row inserts: mm_core::insert_rows!)",
+                f.display()
+            );
+        }
+    }
+    assert!(checked > 50, "only {checked} files read");
+}
+
+#[test]
 fn binaries_hold_no_query_logic() {
     let mut files = Vec::new();
     rust_files(&root().join("crates"), &mut files);

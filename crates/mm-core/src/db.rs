@@ -18,6 +18,26 @@ pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migra
 /// The table diesel records applied migrations in.
 pub const MIGRATIONS_TABLE: &str = "__diesel_schema_migrations";
 
+/// A multi-row INSERT of `rows` (a slice of `column.eq(value)` tuples) into `table`, on
+/// whichever backend `conn` (a `&mut DbConn`) is: diesel's `MultiConnection` cannot
+/// batch-insert, each backend connection inside can (same connection, same transaction).
+/// Tuples, not `Insertable` structs with `Option` fields, so that `None` binds NULL rather
+/// than asking for a DEFAULT (SQLite batch inserts cannot use DEFAULT). Evaluates to
+/// `QueryResult<usize>`.
+#[macro_export]
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg(c) => {
+                ::diesel::RunQueryDsl::execute(::diesel::insert_into($table).values($rows), c)
+            }
+            $crate::db::DbConn::Sqlite(c) => {
+                ::diesel::RunQueryDsl::execute(::diesel::insert_into($table).values($rows), c)
+            }
+        }
+    };
+}
+
 /// One connection to either backend.
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {

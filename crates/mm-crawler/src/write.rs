@@ -140,14 +140,7 @@ fn write_category(
             .execute(c)?;
     }
     for chunk in new_rows.chunks(INSERT_CHUNK) {
-        match c {
-            DbConn::Pg(pg) => diesel::insert_into(host_category_dir::table)
-                .values(chunk)
-                .execute(pg)?,
-            DbConn::Sqlite(sq) => diesel::insert_into(host_category_dir::table)
-                .values(chunk)
-                .execute(sq)?,
-        };
+        mm_core::insert_rows!(c, host_category_dir::table, chunk)?;
     }
     log::debug!(
         "host_category {hc_id}: {} new up-to-date rows, {} set up to date, {} set stale",

@@ -8,16 +8,6 @@ use mm_core::db::DbConn;
 use mm_core::models::*;
 use mm_core::schema::*;
 
-/// Multi-row INSERT: diesel's `MultiConnection` has no batch insert, each backend has.
-macro_rules! batch_insert {
-    ($conn:expr, $table:expr, $rows:expr) => {
-        match $conn {
-            DbConn::Pg(c) => diesel::insert_into($table).values($rows).execute(c)?,
-            DbConn::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c)?,
-        }
-    };
-}
-
 /// A fixed point in time for fixtures: 2026-01-01 00:00:00.
 pub fn epoch() -> NaiveDateTime {
     chrono::DateTime::from_timestamp(1_767_225_600, 0)
@@ -356,7 +346,7 @@ fn fill_inner(conn: &mut DbConn, scale: Scale) -> QueryResult<Filled> {
         }
     }
     for chunk in dirs.chunks(2000) {
-        batch_insert!(conn, directory::table, chunk);
+        mm_core::insert_rows!(conn, directory::table, chunk)?;
     }
     let dir_ids: std::collections::HashMap<String, i32> = directory::table
         .select((directory::name, directory::id))
@@ -376,7 +366,7 @@ fn fill_inner(conn: &mut DbConn, scale: Scale) -> QueryResult<Filled> {
         })
         .collect();
     for chunk in new_repos.chunks(2000) {
-        batch_insert!(conn, repository::table, chunk);
+        mm_core::insert_rows!(conn, repository::table, chunk)?;
     }
     // Sites and hosts.
     let sites: Vec<NewSite> = (0..scale.hosts)
@@ -388,7 +378,7 @@ fn fill_inner(conn: &mut DbConn, scale: Scale) -> QueryResult<Filled> {
         })
         .collect();
     for chunk in sites.chunks(1000) {
-        batch_insert!(conn, site::table, chunk);
+        mm_core::insert_rows!(conn, site::table, chunk)?;
     }
     let site_ids: std::collections::HashMap<String, i32> = site::table
         .select((site::name, site::id))
@@ -411,7 +401,7 @@ fn fill_inner(conn: &mut DbConn, scale: Scale) -> QueryResult<Filled> {
         })
         .collect();
     for chunk in hosts.chunks(1000) {
-        batch_insert!(conn, host::table, chunk);
+        mm_core::insert_rows!(conn, host::table, chunk)?;
     }
     // ~90% crawled: one UPDATE for all but every tenth host.
     let host_ids: Vec<(i32, String)> = host::table
@@ -439,7 +429,7 @@ fn fill_inner(conn: &mut DbConn, scale: Scale) -> QueryResult<Filled> {
         })
         .collect();
     for chunk in hcs.chunks(2000) {
-        batch_insert!(conn, host_category::table, chunk);
+        mm_core::insert_rows!(conn, host_category::table, chunk)?;
     }
     let hc_ids: std::collections::HashMap<i32, i32> = host_category::table
         .select((host_category::host_id, host_category::id))
@@ -480,10 +470,10 @@ fn fill_inner(conn: &mut DbConn, scale: Scale) -> QueryResult<Filled> {
         }
     }
     for chunk in urls.chunks(5000) {
-        batch_insert!(conn, host_category_url::table, chunk);
+        mm_core::insert_rows!(conn, host_category_url::table, chunk)?;
     }
     for chunk in hcds.chunks(5000) {
-        batch_insert!(conn, host_category_dir::table, chunk);
+        mm_core::insert_rows!(conn, host_category_dir::table, chunk)?;
     }
     Ok(Filled {
         hosts: host_ids.len(),

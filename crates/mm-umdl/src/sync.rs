@@ -20,19 +20,6 @@ use crate::scan::{Tree, join_rel};
 /// Rows per insert statement / directories per transaction.
 const BATCH: usize = 500;
 
-/// A multi-row INSERT. Diesel's `MultiConnection` cannot batch-insert, so this runs on the
-/// backend connection inside (same connection, same transaction). Rows are tuples of
-/// `column.eq(value)` so that `None` binds NULL rather than asking for a DEFAULT (SQLite
-/// batch inserts cannot use DEFAULT, and MM2 databases have none).
-macro_rules! insert_rows {
-    ($conn:expr, $table:expr, $rows:expr) => {
-        match $conn {
-            DbConn::Pg(pg) => diesel::insert_into($table).values($rows).execute(pg),
-            DbConn::Sqlite(sq) => diesel::insert_into($table).values($rows).execute(sq),
-        }
-    };
-}
-
 /// What a run did to one category.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Summary {
@@ -264,7 +251,7 @@ pub fn sync(conn: &mut DbConn, job: &Job) -> Result<Summary, UmdlError> {
                 .collect();
             summary.dirs_added += rows.len();
             if !rows.is_empty() {
-                insert_rows!(c, directory::table, &rows)?;
+                mm_core::insert_rows!(c, directory::table, &rows)?;
             }
             // rows that existed unlinked get this scan's contents too
             for (id, name) in &found {
@@ -292,7 +279,7 @@ pub fn sync(conn: &mut DbConn, job: &Job) -> Result<Summary, UmdlError> {
                     )
                 })
                 .collect();
-            insert_rows!(c, category_directory::table, &links)?;
+            mm_core::insert_rows!(c, category_directory::table, &links)?;
             for (id, name) in all {
                 ids.insert(name, id);
             }
@@ -907,7 +894,7 @@ fn file_details(
                     )
                 })
                 .collect();
-            insert_rows!(c, file_detail::table, &rows)?;
+            mm_core::insert_rows!(c, file_detail::table, &rows)?;
             Ok(())
         })?;
     }
