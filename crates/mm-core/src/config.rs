@@ -147,7 +147,7 @@ pub struct CrawlerConfig {
 }
 
 /// `[sync_out]`: mm_sync_out.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncOutConfig {
     /// rsync destinations: local paths or `user@host:path`.
@@ -159,6 +159,19 @@ pub struct SyncOutConfig {
     pub known_hosts: Option<PathBuf>,
     #[serde(default = "default_sync_timeout")]
     pub timeout_s: u64,
+}
+
+// Written out, not derived: a derived default would make the timeout 0 s whenever the
+// config has no `[sync_out]` table.
+impl Default for SyncOutConfig {
+    fn default() -> Self {
+        SyncOutConfig {
+            targets: Vec::new(),
+            ssh_key: None,
+            known_hosts: None,
+            timeout_s: default_sync_timeout(),
+        }
+    }
 }
 
 /// `[mirrorlist]`: mirrorlist-server.
@@ -360,6 +373,15 @@ impl Config {
             key,
             problem,
         };
+        if let Some(dir) = &self.publiclist.output_dir {
+            let named = dir.file_name().is_some_and(|n| !n.is_empty());
+            if !named {
+                return Err(invalid(
+                    "publiclist.output_dir".into(),
+                    format!("{dir:?} names no directory (it is replaced as a whole)"),
+                ));
+            }
+        }
         for (i, cc) in self.embargoed_countries.iter().enumerate() {
             if !is_country_code(cc) {
                 return Err(invalid(
@@ -412,11 +434,23 @@ impl Config {
                 return Err(invalid(key.into(), "must be at least 1".into()));
             }
         }
-        if self.crawler.http_timeout_s == 0 || self.crawler.connect_timeout_s == 0 {
-            return Err(invalid(
-                "crawler.http_timeout_s".into(),
-                "timeouts must be at least 1 second".into(),
-            ));
+        for (key, value) in [
+            ("crawler.http_timeout_s", self.crawler.http_timeout_s),
+            ("crawler.connect_timeout_s", self.crawler.connect_timeout_s),
+            (
+                "crawler.host_timeout_minutes",
+                self.crawler.host_timeout_minutes,
+            ),
+            (
+                "crawler.global_timeout_minutes",
+                self.crawler.global_timeout_minutes,
+            ),
+            ("sync_out.timeout_s", self.sync_out.timeout_s),
+            ("mirrorlist.minimum", self.mirrorlist.minimum as u64),
+        ] {
+            if value == 0 {
+                return Err(invalid(key.into(), "must be at least 1".into()));
+            }
         }
         if self.crawler.auto_disable_after == 0 {
             return Err(invalid(
@@ -459,27 +493,12 @@ pub fn is_country_code(s: &str) -> bool {
     s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
-/// Validate a regular expression without pulling a regex engine into every crate: the
-/// jobs that use excludes compile them again with `regex`; here we only catch the obvious.
+/// Compile a regular expression as the jobs will, so a bad one is a configuration error
+/// naming its key, not a failure halfway through a run.
 fn check_regex(re: &str) -> Result<(), String> {
-    let mut depth = 0i32;
-    let mut escaped = false;
-    for c in re.chars() {
-        match (escaped, c) {
-            (true, _) => escaped = false,
-            (false, '\\') => escaped = true,
-            (false, '(') => depth += 1,
-            (false, ')') => depth -= 1,
-            _ => {}
-        }
-        if depth < 0 {
-            return Err(format!("regex {re:?} has an unmatched `)`"));
-        }
-    }
-    if depth != 0 {
-        return Err(format!("regex {re:?} has an unmatched `(`"));
-    }
-    Ok(())
+    regex::Regex::new(re)
+        .map(|_| ())
+        .map_err(|e| format!("regex {re:?}: {}", e.to_string().replace('\n', " ")))
 }
 
 /// toml's messages span several lines (a source excerpt); keep them on one line, naming
@@ -514,6 +533,7 @@ mod tests {
         assert_eq!(c.mirrorlist.minimum, 5);
         assert_eq!(c.umdl.max_stale_days, 4);
         assert_eq!(c.embargoed_countries, ["CU", "IR", "KP", "SD", "SY"]);
+        assert_eq!(c.sync_out.timeout_s, 300);
         assert_eq!(
             c.cache_file(),
             Path::new("/var/lib/mirrormanager/mirrorlist_cache.proto")
@@ -558,6 +578,44 @@ mod tests {
             e.contains("`mirrorlist.threads`: must be at least 1"),
             "{e}"
         );
+        for (text, key) in [
+            (
+                "[crawler]\nconnect_timeout_s = 0\n",
+                "crawler.connect_timeout_s",
+            ),
+            (
+                "[crawler]\nhost_timeout_minutes = 0\n",
+                "crawler.host_timeout_minutes",
+            ),
+            (
+                "[crawler]\nglobal_timeout_minutes = 0\n",
+                "crawler.global_timeout_minutes",
+            ),
+            ("[sync_out]\ntimeout_s = 0\n", "sync_out.timeout_s"),
+            ("[mirrorlist]\nminimum = 0\n", "mirrorlist.minimum"),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(&format!("`{key}`: must be at least 1")), "{e}");
+        }
+        // Regexes are compiled as the jobs compile them: a bad one names its key.
+        let e = parse("[umdl]\nskip_paths_for_version = [\"[abc\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`umdl.skip_paths_for_version[0]`: regex \"[abc\""),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "{e}");
+        let e = parse("[[umdl.master_directories]]\ntype = \"directory\"\npath = \"/srv\"\ncategory = \"x\"\nexcludes = [\"a{2,1}\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("umdl.master_directories[0].excludes[0]"), "{e}");
+        for dir in ["", "/", "out/.."] {
+            let e = parse(&format!("[publiclist]\noutput_dir = {dir:?}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("`publiclist.output_dir`: "), "{e}");
+        }
         assert_eq!(
             parse("[mirrorlist]\nthreads = 2\n")
                 .unwrap()

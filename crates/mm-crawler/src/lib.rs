@@ -682,6 +682,23 @@ pub fn install_signal_handlers() -> Result<(), CrawlError> {
     Ok(())
 }
 
+/// The config's `embargoed_countries` plus the `embargoed_country` table (`mirrormanager
+/// embargo add`): a mirror in either list is disabled.
+fn with_table_embargoes(config: &Config, conn: &mut DbConn) -> Result<Config, CrawlError> {
+    use mm_core::schema::embargoed_country;
+    let mut config = config.clone();
+    let rows: Vec<String> = embargoed_country::table
+        .select(embargoed_country::country_code)
+        .load(conn)?;
+    for cc in rows {
+        let cc = cc.trim().to_ascii_uppercase();
+        if !cc.is_empty() && !config.embargoed_countries.contains(&cc) {
+            config.embargoed_countries.push(cc);
+        }
+    }
+    Ok(config)
+}
+
 /// Run a crawl: select hosts, crawl them on `threads` threads, write as results arrive.
 pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
     let started = Instant::now();
@@ -700,6 +717,7 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
     let _lock = mm_core::lock::acquire(&config.lock_dir, &lock_name, opts.wait)?;
     let mut conn = mm_core::connect(&config.database_url())?;
     mm_core::db::tune_for_bulk_writes(&mut conn, WRITER_CACHE_MIB)?;
+    let config = &with_table_embargoes(config, &mut conn)?;
     let hosts = select_hosts(&mut conn, config, opts)?;
     let cat_ids: HashSet<i32> = hosts
         .iter()

@@ -222,6 +222,20 @@ fn rsync_and_http_verdicts_and_host_bookkeeping() {
             &[http(3)],
             true,
         );
+        // embargoed through the table (`mirrormanager embargo add BY`), not the config
+        let (g, hc_g) = add_host(
+            &mut db.conn,
+            site,
+            "table-embargo.example",
+            "by",
+            cat,
+            &[http(9)],
+            false,
+        );
+        diesel::insert_into(embargoed_country::table)
+            .values(embargoed_country::country_code.eq("BY"))
+            .execute(&mut db.conn)
+            .unwrap();
         // rsync listed first but dead: falls back to HTTP
         let (f, hc_f) = add_host(
             &mut db.conn,
@@ -249,7 +263,9 @@ fn rsync_and_http_verdicts_and_host_bookkeeping() {
         let out = crawl(&s.cfg, &["--threads", "4"]);
         assert!(
             out.stdout
-                .contains("6 hosts: 4 ok, 1 failed, 0 timed out, 0 unknown, 1 disabled")
+                .contains("7 hosts: 4 ok, 1 failed, 0 timed out, 0 unknown, 2 disabled"),
+            "{}",
+            out.stdout
         );
         for (hc, who) in [(hc_a, "rsync"), (hc_b, "http"), (hc_f, "fallback")] {
             let rows = hcd(&mut db.conn, hc);
@@ -273,6 +289,9 @@ fn rsync_and_http_verdicts_and_host_bookkeeping() {
         assert_eq!(host_state(&mut db.conn, c), (1, true, None, true));
         let (_, active, reason, _) = host_state(&mut db.conn, d);
         assert!(!active && reason.unwrap().contains("embargoed country IR"));
+        assert!(hcd(&mut db.conn, hc_g).is_empty());
+        let (_, active, reason, _) = host_state(&mut db.conn, g);
+        assert!(!active && reason.unwrap().contains("embargoed country BY"));
         let log =
             std::fs::read_to_string(db.dir.path().join(format!("log/crawler/{a}.log"))).unwrap();
         assert!(log.contains("apkg-1-1.fc.noarch.rpm is missing"), "{log}");

@@ -150,7 +150,7 @@ fn load_inner(conn: &mut DbConn) -> QueryResult<Snapshot> {
         })
         .collect::<Vec<_>>();
 
-    let hosts = host::table
+    let mut hosts = host::table
         .inner_join(site::table)
         .filter(host::user_active.eq(true))
         .filter(host::admin_active.eq(true))
@@ -200,6 +200,11 @@ fn load_inner(conn: &mut DbConn) -> QueryResult<Snapshot> {
             site_url: r.10,
         })
         .collect::<Vec<_>>();
+    // MM2 data may hold lower-case codes, which the database orders apart from upper-case
+    // ones: sort again on the upper-cased code.
+    hosts.sort_by(|a, b| {
+        (&a.country, &a.site_name, &a.name, a.id).cmp(&(&b.country, &b.site_name, &b.name, b.id))
+    });
 
     let host_ids: std::collections::HashSet<i32> = hosts.iter().map(|h| h.id).collect();
     let cat_ids: std::collections::HashSet<i32> = categories.iter().map(|c| c.id).collect();

@@ -155,7 +155,12 @@ fn segment(name: &str, id: i32, taken: &mut HashSet<String>) -> String {
             }
         })
         .collect();
-    if s.is_empty() || s.chars().all(|c| c == '.') || s.eq_ignore_ascii_case("index.html") {
+    // The names of the files the tree holds beside the product directories.
+    let reserved = ["index.html", "style.css", "mirrors.json"];
+    if s.is_empty()
+        || s.chars().all(|c| c == '.')
+        || reserved.iter().any(|r| s.eq_ignore_ascii_case(r))
+    {
         s = format!("_{id}");
     }
     if !taken.insert(s.clone()) {
@@ -712,6 +717,9 @@ mod tests {
         assert_eq!(segment("Fedora Linux", 1, &mut taken), "Fedora_Linux");
         assert_eq!(segment("Fedora/Linux", 2, &mut taken), "Fedora_Linux-2");
         assert_eq!(segment("..", 3, &mut taken), "_3");
+        assert_eq!(segment("style.css", 4, &mut taken), "_4");
+        assert_eq!(segment("Mirrors.JSON", 5, &mut taken), "_5");
+        assert_eq!(segment("index.html", 6, &mut taken), "_6");
     }
 
     #[test]

@@ -39,7 +39,20 @@ impl TreeWriter {
     /// Remove stale temp dirs of earlier killed runs and create a fresh temp dir beside `out`.
     /// The caller holds the `publiclist` lock, so no other run owns those temp dirs.
     pub fn create(out: &Path) -> Result<TreeWriter, PubliclistError> {
-        let out = std::path::absolute(out).map_err(io_err(out))?;
+        let mut out = std::path::absolute(out).map_err(io_err(out))?;
+        if let Ok(meta) = std::fs::symlink_metadata(&out) {
+            if meta.file_type().is_symlink() {
+                // A symlinked output directory (say into the web server's tree) stays a
+                // symlink: the tree is replaced where it points.
+                out = std::fs::canonicalize(&out).map_err(io_err(&out))?;
+            }
+            if !std::fs::metadata(&out).map_err(io_err(&out))?.is_dir() {
+                return Err(PubliclistError::Invalid(format!(
+                    "{} exists and is not a directory; refusing to replace it",
+                    out.display()
+                )));
+            }
+        }
         let parent = out.parent().ok_or_else(|| {
             PubliclistError::Invalid(format!("{} has no parent directory", out.display()))
         })?;
@@ -55,7 +68,9 @@ impl TreeWriter {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with(&tmp_prefix) || name.starts_with(&old_prefix) {
                 log::info!("removing stale {}", entry.path().display());
-                std::fs::remove_dir_all(entry.path()).map_err(io_err(&entry.path()))?;
+                if let Err(e) = remove_tree(&entry.path()) {
+                    log::warn!("cannot remove stale {}: {e}", entry.path().display());
+                }
             }
         }
         let stamp = std::time::SystemTime::now()
@@ -105,7 +120,7 @@ impl TreeWriter {
             Ok(()) => {
                 self.committed = true;
                 // `tmp` now holds the previous tree.
-                if let Err(e) = std::fs::remove_dir_all(&tmp) {
+                if let Err(e) = remove_tree(&tmp) {
                     log::warn!("cannot remove the previous tree {}: {e}", tmp.display());
                 }
             }
@@ -119,9 +134,18 @@ impl TreeWriter {
                 let (_, old_prefix) = sibling_prefixes(&out);
                 let old = out.with_file_name(format!("{old_prefix}{}", std::process::id()));
                 std::fs::rename(&out, &old).map_err(io_err(&out))?;
-                std::fs::rename(&tmp, &out).map_err(io_err(&out))?;
+                if let Err(e) = std::fs::rename(&tmp, &out) {
+                    // Put the previous tree back rather than leave no tree at all.
+                    if let Err(back) = std::fs::rename(&old, &out) {
+                        log::error!(
+                            "cannot put the previous tree {} back: {back}",
+                            old.display()
+                        );
+                    }
+                    return Err(io_err(&out)(e));
+                }
                 self.committed = true;
-                if let Err(e) = std::fs::remove_dir_all(&old) {
+                if let Err(e) = remove_tree(&old) {
                     log::warn!("cannot remove the previous tree {}: {e}", old.display());
                 }
             }
@@ -131,10 +155,39 @@ impl TreeWriter {
     }
 }
 
+/// `remove_dir_all`, which also removes a tree whose directories were made read-only (a
+/// `chmod -R a-w` of the live tree must not make every later run fail).
+fn remove_tree(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            make_writable(path);
+            std::fs::remove_dir_all(path)
+        }
+        other => other,
+    }
+}
+
+fn make_writable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return;
+    };
+    if !meta.is_dir() {
+        return;
+    }
+    let mode = meta.permissions().mode() | 0o700;
+    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode));
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            make_writable(&entry.path());
+        }
+    }
+}
+
 impl Drop for TreeWriter {
     fn drop(&mut self) {
         if !self.committed {
-            let _ = std::fs::remove_dir_all(&self.tmp);
+            let _ = remove_tree(&self.tmp);
         }
     }
 }
@@ -176,6 +229,83 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("publiclist")]);
+    }
+
+    const AS_NOBODY_DIR: &str = "PUBLICLIST_TEST_AS_NOBODY_DIR";
+
+    /// root ignores file modes, so as root the test runs itself again as `nobody`.
+    #[test]
+    fn a_read_only_previous_tree_is_still_replaced_and_removed() {
+        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::process::CommandExt;
+        if let Some(dir) = std::env::var_os(AS_NOBODY_DIR) {
+            return read_only_rounds(Path::new(&dir));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        if !rustix::process::geteuid().is_root() {
+            return read_only_rounds(dir.path());
+        }
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let name = "write::tests::a_read_only_previous_tree_is_still_replaced_and_removed";
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--test-threads", "1", "--nocapture"])
+            .env(AS_NOBODY_DIR, dir.path())
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("1 passed"), "{text}");
+    }
+
+    fn read_only_rounds(dir: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        let out = dir.join("pl");
+        let mut w = TreeWriter::create(&out).unwrap();
+        w.write("a/index.html", b"one").unwrap();
+        w.commit().unwrap();
+        // A sysadmin's `chmod -R a-w` of the live tree.
+        for d in [out.join("a"), out.clone()] {
+            std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o555)).unwrap();
+        }
+        for round in ["two", "three"] {
+            let mut w = TreeWriter::create(&out).unwrap();
+            w.write("a/index.html", round.as_bytes()).unwrap();
+            w.commit().unwrap();
+            assert_eq!(
+                std::fs::read_to_string(out.join("a/index.html")).unwrap(),
+                round
+            );
+            assert_eq!(std::fs::read_dir(dir).unwrap().count(), 1);
+        }
+    }
+
+    #[test]
+    fn a_file_in_the_way_is_refused_and_a_symlink_is_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mirrorlist_cache.proto");
+        std::fs::write(&file, b"cache").unwrap();
+        let e = TreeWriter::create(&file).unwrap_err().to_string();
+        assert!(e.contains("exists and is not a directory"), "{e}");
+        assert_eq!(std::fs::read(&file).unwrap(), b"cache");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        let real = dir.path().join("www/real");
+        std::fs::create_dir_all(&real).unwrap();
+        let link = dir.path().join("pl");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        for round in ["one", "two"] {
+            let mut w = TreeWriter::create(&link).unwrap();
+            w.write("index.html", round.as_bytes()).unwrap();
+            w.commit().unwrap();
+            assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+            assert_eq!(
+                std::fs::read_to_string(real.join("index.html")).unwrap(),
+                round
+            );
+        }
     }
 
     #[test]

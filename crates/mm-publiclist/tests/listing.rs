@@ -97,6 +97,12 @@ fn build(conn: &mut DbConn) -> Net {
     h.internet2 = true;
     h.comment = Some("<script>alert(1)</script>".into());
     let good = fixture::host(conn, &h, crawled).unwrap();
+    // MM2 data can hold lower-case codes: "de" sorts after "US" byte-wise, and must still
+    // share a group with stale.example.org's "DE".
+    diesel::update(host::table.find(good))
+        .set(host::country.eq("de"))
+        .execute(conn)
+        .unwrap();
     let hc = fixture::host_category(conn, good, cat, false).unwrap();
     for u in [
         "https://good.example.org/fedora/linux",
@@ -329,6 +335,12 @@ fn listing_rules_on_every_page() {
                 "stale.example.org",
                 "always.example.org"
             ]
+        );
+        let product = read(&out, "Fedora/index.html");
+        assert_eq!(
+            product.matches("Germany").count(),
+            1,
+            "one DE group: {product}"
         );
         // ppc64le is not a publiclist arch, the hidden product not a publiclist product.
         assert!(!out.join("Fedora/41/ppc64le").exists());

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 pub struct Args {
     #[command(flatten)]
     pub common: CommonArgs,
-    /// Cache file to ship [default: <cache_dir>/mirrorlist_cache.proto]
+    /// Cache file to ship; whatever its name, it arrives as mirrorlist_cache.proto
+    /// [default: <cache_dir>/mirrorlist_cache.proto]
     #[arg(short = 'c', long = "cache", value_name = "FILE")]
     pub cache: Option<PathBuf>,
     /// Ship to this target instead of sync_out.targets (repeatable)

@@ -6,9 +6,14 @@
 
 pub mod cli;
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, mpsc};
 use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal, WaitId, WaitIdOptions, kill_process_group, waitid};
 
 /// Files shipped beside the cache when they exist in the cache directory.
 pub const DATA_FILES: [&str; 3] = [
@@ -16,6 +21,8 @@ pub const DATA_FILES: [&str; 3] = [
     "i2_netblocks.txt",
     "country_continent.csv",
 ];
+/// The name the cache has on every target, whatever it is called here.
+pub const CACHE_NAME: &str = "mirrorlist_cache.proto";
 /// Where the time of the last shipped cache is remembered (in the cache directory).
 pub const STATE_FILE: &str = "mm_sync_out.last";
 
@@ -38,6 +45,8 @@ pub enum SyncError {
     },
     #[error("no targets: set sync_out.targets in the configuration or pass --target")]
     NoTargets,
+    #[error("{0}")]
+    Signal(String),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -204,42 +213,168 @@ fn rsync_command(opts: &SyncOptions, sources: &[String], dest: &str) -> Command 
     c
 }
 
-/// Run a command with a timeout; returns (success, stdout, stderr or reason).
+/// How long the process group of a timed-out rsync gets between SIGTERM and SIGKILL, and
+/// again after SIGKILL, before it is abandoned.
+const KILL_GRACE: Duration = Duration::from_secs(1);
+
+/// Set by SIGINT/SIGTERM. Each rsync runs in a process group of its own (so that a timeout
+/// can kill its ssh too), which also keeps a terminal's Ctrl-C from reaching it: on this
+/// flag the job kills the groups itself.
+fn stop_flag() -> &'static Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
+}
+
+fn stopping() -> bool {
+    stop_flag().load(Ordering::Relaxed)
+}
+
+fn install_signal_handlers() -> Result<(), SyncError> {
+    static ONCE: OnceLock<Result<(), String>> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+            signal_hook::flag::register(sig, Arc::clone(stop_flag()))
+                .map_err(|e| format!("cannot install signal handler: {e}"))?;
+        }
+        Ok(())
+    })
+    .clone()
+    .map_err(SyncError::Signal)
+}
+
+/// Collects what a child writes to one pipe on a thread of its own, so that a pipe held
+/// open by a process that never exits cannot block the caller: it waits only until a
+/// deadline and then takes what has arrived.
+struct Capture {
+    buf: Arc<Mutex<Vec<u8>>>,
+    closed: mpsc::Receiver<()>,
+}
+
+impl Capture {
+    fn start(mut pipe: impl Read + Send + 'static) -> Capture {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let (tx, closed) = mpsc::channel();
+        let sink = Arc::clone(&buf);
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            loop {
+                match pipe.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => sink
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .extend_from_slice(&chunk[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            let _ = tx.send(());
+        });
+        Capture { buf, closed }
+    }
+
+    /// Wait until every writer has closed the pipe or `deadline` passes; true if closed.
+    fn wait_until(&self, deadline: Instant) -> bool {
+        match self
+            .closed
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => true,
+            Err(mpsc::RecvTimeoutError::Timeout) => false,
+        }
+    }
+
+    /// What has arrived so far.
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buf.lock().unwrap_or_else(PoisonError::into_inner))
+            .into_owned()
+    }
+}
+
+/// Has the child exited? It is not reaped, so its pid (and process group id) stays ours
+/// and cannot be reused while we still signal the group.
+fn exited(pid: Pid) -> bool {
+    match waitid(
+        WaitId::Pid(pid),
+        WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT,
+    ) {
+        Ok(None) => false,
+        Err(e) if e == rustix::io::Errno::INTR => false,
+        // Any other error (no such child) means there is nothing left to wait for.
+        Ok(Some(_)) | Err(_) => true,
+    }
+}
+
+/// Wait until the (unreaped) child has exited or `deadline` passes (or, with
+/// `interruptible`, SIGINT/SIGTERM arrives); true if it exited.
+fn wait_exit_until(pid: Pid, deadline: Instant, interruptible: bool) -> bool {
+    loop {
+        if exited(pid) {
+            return true;
+        }
+        if Instant::now() >= deadline || (interruptible && stopping()) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Kill the child's whole process group (rsync and the ssh it started): SIGTERM, then
+/// SIGKILL after a grace period. Call only while the child is unreaped. Returns once the
+/// leader has exited, or after a second grace period if even SIGKILL did not end it
+/// (uninterruptible sleep); the caller must then not wait for it.
+fn kill_group(pid: Pid) -> bool {
+    let _ = kill_process_group(pid, Signal::TERM);
+    if wait_exit_until(pid, Instant::now() + KILL_GRACE, false) {
+        // Members that ignored SIGTERM may remain; the zombie leader keeps the group id ours.
+        let _ = kill_process_group(pid, Signal::KILL);
+        return true;
+    }
+    let _ = kill_process_group(pid, Signal::KILL);
+    wait_exit_until(pid, Instant::now() + KILL_GRACE, false)
+}
+
+/// Run a command with a timeout; returns (success, stdout, stderr or reason). The command
+/// runs in a process group of its own, and on timeout the whole group is killed: a hung
+/// ssh started by rsync holds rsync's stderr open and must not outlive the deadline.
+/// Nothing here blocks for more than `timeout` plus three times [`KILL_GRACE`]: a process
+/// that even SIGKILL cannot end is left behind (and reaped by a thread when it dies), and
+/// a pipe that stays open is read no further.
 fn run_with_timeout(mut cmd: Command, timeout: Duration) -> (bool, String, String) {
+    let deadline = Instant::now() + timeout;
+    cmd.process_group(0);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return (false, String::new(), format!("cannot run rsync: {e}")),
     };
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(st)) => break Some(st),
-            Ok(None) if start.elapsed() >= timeout => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(_) => break None,
+    let pid = Pid::from_child(&child);
+    let out = Capture::start(child.stdout.take().expect("stdout is piped"));
+    let err = Capture::start(child.stderr.take().expect("stderr is piped"));
+    // rsync must exit, and everything it started must let go of its pipes, in time.
+    let exited_in_time = wait_exit_until(pid, deadline, true);
+    let drained = exited_in_time && out.wait_until(deadline) && err.wait_until(deadline);
+    let mut reaped = true;
+    if !drained {
+        let pgid = pid.as_raw_nonzero();
+        reaped = kill_group(pid);
+        if reaped {
+            let grace = Instant::now() + KILL_GRACE;
+            let _ = out.wait_until(grace) && err.wait_until(grace);
+        } else {
+            log::error!("rsync process group {pgid} did not exit after SIGKILL; abandoning it");
         }
+    }
+    let status = if reaped {
+        child.wait().ok()
+    } else {
+        // Reap it whenever it finally dies, without holding up this run.
+        std::thread::spawn(move || child.wait());
+        None
     };
-    let stdout = t_out.join().unwrap_or_default();
-    let stderr = t_err.join().unwrap_or_default();
+    let (stdout, stderr) = (out.text(), err.text());
     match status {
-        Some(st) if st.success() => (true, stdout, stderr),
-        Some(st) => (
+        Some(st) if exited_in_time && st.success() => (true, stdout, stderr),
+        Some(st) if exited_in_time => (
             false,
             stdout,
             format!(
@@ -247,7 +382,8 @@ fn run_with_timeout(mut cmd: Command, timeout: Duration) -> (bool, String, Strin
                 stderr.trim().replace('\n', "; ")
             ),
         ),
-        None => (
+        _ if stopping() => (false, stdout, "interrupted by a signal".to_string()),
+        _ => (
             false,
             stdout,
             format!("timed out after {}s", timeout.as_secs_f64()),
@@ -299,13 +435,70 @@ fn ship_one(
     }
 }
 
+/// A directory holding the cache staged under [`CACHE_NAME`]; removed when dropped.
+struct Staged {
+    dir: PathBuf,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.dir) {
+            log::warn!(
+                "cannot remove staging directory {}: {e}",
+                self.dir.display()
+            );
+        }
+    }
+}
+
+/// The file to ship as the cache. rsync names what it sends after the source, so a cache
+/// given under another name (`-c old.proto`), or through a symlink (which `rsync -a` would
+/// ship as a symlink), is hard-linked (or, across file systems, copied) as [`CACHE_NAME`]
+/// into a fresh directory beside the real file, or in the temp directory when that one is
+/// not writable. The directory goes when the returned guard is dropped.
+fn stage_cache(cache: &Path) -> Result<(PathBuf, Option<Staged>), SyncError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SyncError::Io { path, source }
+    };
+    let meta = std::fs::symlink_metadata(cache).map_err(io(cache))?;
+    if !meta.file_type().is_symlink() && cache.file_name() == Some(CACHE_NAME.as_ref()) {
+        return Ok((cache.to_path_buf(), None));
+    }
+    let real = std::fs::canonicalize(cache).map_err(io(cache))?;
+    let unique = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let name = format!(".mm_sync_out-stage.{}.{unique}", std::process::id());
+    let beside = real.parent().map(|p| p.join(&name));
+    let fallback = std::env::temp_dir().join(&name);
+    let mut failure = None;
+    for dir in beside.into_iter().chain([fallback]) {
+        if let Err(e) = std::fs::create_dir(&dir) {
+            failure = Some(io(&dir)(e));
+            continue;
+        }
+        let staged = Staged { dir };
+        let dest = staged.dir.join(CACHE_NAME);
+        if std::fs::hard_link(&real, &dest).is_err() {
+            std::fs::copy(&real, &dest).map_err(io(&dest))?;
+        }
+        log::info!("shipping {} as {}", cache.display(), dest.display());
+        return Ok((dest, Some(staged)));
+    }
+    Err(failure.expect("at least one staging directory was tried"))
+}
+
 /// Validate the cache, then ship it and the data files to every target in parallel.
 pub fn sync_out(opts: &SyncOptions) -> Result<Report, SyncError> {
     if opts.targets.is_empty() {
         return Err(SyncError::NoTargets);
     }
+    install_signal_handlers()?;
     let summary = check_cache(opts)?;
-    let mut files = vec![opts.cache.display().to_string()];
+    let (cache, _staged) = stage_cache(&opts.cache)?;
+    let mut files = vec![cache.display().to_string()];
     for f in DATA_FILES {
         let p = opts.data_dir.join(f);
         if p.is_file() {

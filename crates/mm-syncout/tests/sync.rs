@@ -2,6 +2,7 @@
 //! 127.0.0.1 for the timeout).
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
 use mm_cachefile::*;
 use mm_testkit::runner::{Run, Runner};
@@ -287,4 +288,179 @@ fn an_ssh_key_path_with_both_quote_kinds_is_a_config_error() {
     let out = text(&o);
     assert_eq!(o.code, 2, "{out}");
     assert!(out.contains("sync_out.ssh_key"), "{out}");
+}
+
+/// A fake `ssh` first in a PATH: a real ssh cannot be made to hang on demand. It connects
+/// to nothing and never exits, holding rsync's stderr open as a stuck ssh would.
+struct HungSsh {
+    _dir: tempfile::TempDir,
+    path: String,
+    pidfile: PathBuf,
+}
+
+impl HungSsh {
+    fn new() -> HungSsh {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let pidfile = dir.path().join("ssh.pid");
+        let ssh = bin.join("ssh");
+        std::fs::write(
+            &ssh,
+            format!(
+                "#!/bin/sh\necho $$ > '{}'\nexec sleep 30\n",
+                pidfile.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+        HungSsh {
+            _dir: dir,
+            path,
+            pidfile,
+        }
+    }
+
+    /// The fake ssh was killed with rsync, not left running.
+    fn assert_dead(&self) {
+        let pid = std::fs::read_to_string(&self.pidfile)
+            .unwrap()
+            .trim()
+            .to_string();
+        let stat = Path::new("/proc").join(&pid).join("stat");
+        let alive = || {
+            std::fs::read_to_string(&stat).is_ok_and(|st| {
+                st.contains("(sleep)")
+                    && st
+                        .rsplit(')')
+                        .next()
+                        .unwrap()
+                        .trim_start()
+                        .starts_with(|c| c != 'Z')
+            })
+        };
+        let wait = std::time::Instant::now();
+        while alive() && wait.elapsed() < std::time::Duration::from_secs(2) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(!alive(), "the fake ssh (pid {pid}) outlived the run");
+    }
+}
+
+fn finished(o: std::process::Output) -> Run {
+    let o = Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
+    eprintln!("stdout:\n{}\nstderr:\n{}", o.stdout, o.stderr);
+    o
+}
+
+#[test]
+fn a_hung_ssh_is_killed_at_the_timeout() {
+    let ssh = HungSsh::new();
+    let t = tempfile::tempdir().unwrap();
+    let good = target(t.path(), "good");
+    let hung = "fakehost:/srv/x".to_string();
+    let s = setup(&[good.clone(), hung.clone()], 2);
+    let start = std::time::Instant::now();
+    let o = finished(
+        Runner::at(env!("CARGO_BIN_EXE_mm_sync_out"), &s.config)
+            .command(&[])
+            .env("PATH", &ssh.path)
+            .output()
+            .unwrap(),
+    );
+    let took = start.elapsed();
+    let out = text(&o);
+    assert_eq!(o.code, 1, "{out}");
+    assert!(
+        took < std::time::Duration::from_secs(6),
+        "the run took {took:?} with a 2 s timeout\n{out}"
+    );
+    assert!(out.contains(&format!("{good}: ok")), "{out}");
+    assert!(
+        out.contains(&format!("{hung}: FAILED after 2.")) && out.contains("timed out after 2s"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("failed targets: {hung}")), "{out}");
+    ssh.assert_dead();
+    // The lock is free again: the next run is not refused with exit 3.
+    let o = run(&s, &["--target", &good]);
+    assert!(o.code == 0, "{}", text(&o));
+}
+
+/// rsync runs in a process group of its own, out of reach of a terminal's Ctrl-C: the job
+/// must stop it (and its ssh) itself when interrupted.
+#[test]
+fn an_interrupted_run_stops_its_rsync_and_ssh() {
+    let ssh = HungSsh::new();
+    let s = setup(&["fakehost:/srv/x".to_string()], 60);
+    let start = std::time::Instant::now();
+    let child = Runner::at(env!("CARGO_BIN_EXE_mm_sync_out"), &s.config)
+        .command(&[])
+        .env("PATH", &ssh.path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while !ssh.pidfile.exists() && start.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(ssh.pidfile.exists(), "rsync never started ssh");
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::INT,
+    )
+    .unwrap();
+    let o = finished(child.wait_with_output().unwrap());
+    let out = text(&o);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(8),
+        "the interrupted run took {:?}\n{out}",
+        start.elapsed()
+    );
+    assert_eq!(o.code, 1, "{out}");
+    assert!(out.contains("interrupted by a signal"), "{out}");
+    ssh.assert_dead();
+}
+
+#[test]
+fn a_cache_under_another_name_arrives_as_mirrorlist_cache_proto() {
+    let t = tempfile::tempdir().unwrap();
+    let app = target(t.path(), "app");
+    let s = setup(std::slice::from_ref(&app), 30);
+    assert!(run(&s, &[]).code == 0);
+    // Roll back to a saved older cache kept elsewhere under its own name.
+    let saved = t.path().join("saved");
+    std::fs::create_dir(&saved).unwrap();
+    let old = saved.join("old.proto");
+    write_atomic(&old, &cache(900)).unwrap();
+    let o = run(&s, &["-c", &old.display().to_string(), "--force"]);
+    assert!(o.code == 0, "{}", text(&o));
+    let shipped = Path::new(&app).join("mirrorlist_cache.proto");
+    assert_eq!(
+        std::fs::read(&shipped).unwrap(),
+        std::fs::read(&old).unwrap()
+    );
+    assert!(!Path::new(&app).join("old.proto").exists());
+    // The staging directory is gone; only the saved cache is left beside it.
+    let left: Vec<_> = std::fs::read_dir(&saved)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["old.proto"]);
+    // A cache given through a symlink arrives as the file, not as a symlink.
+    let link = saved.join("current.proto");
+    write_atomic(&s.cache_dir.join("newer.proto"), &cache(1100)).unwrap();
+    std::os::unix::fs::symlink(s.cache_dir.join("newer.proto"), &link).unwrap();
+    let o = run(&s, &["-c", &link.display().to_string()]);
+    assert!(o.code == 0, "{}", text(&o));
+    assert!(std::fs::symlink_metadata(&shipped).unwrap().is_file());
+    assert_eq!(read(&shipped).unwrap().time, 1100);
+    assert!(!Path::new(&app).join("current.proto").exists());
+    assert!(!Path::new(&app).join("newer.proto").exists());
 }

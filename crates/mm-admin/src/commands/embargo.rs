@@ -1,4 +1,7 @@
-//! `mirrormanager embargo add|list|remove`: embargoed countries.
+//! `mirrormanager embargo add|list|remove`: embargoed countries. The table adds to the
+//! config's `embargoed_countries`: the crawler disables mirrors in either list. The
+//! mirrorlist server has no database, so it refuses clients only from the countries in
+//! its own config.
 
 use clap::Subcommand;
 use diesel::prelude::*;
@@ -32,7 +35,9 @@ pub fn run(conn: &mut DbConn, cmd: EmbargoCmd) -> Result<()> {
                 })
                 .execute(conn)
                 .map_err(conflict_on_unique(|| format!("{cc} is already embargoed")))?;
-            println!("embargoed {cc}");
+            println!(
+                "embargoed {cc}: the next crawl disables mirrors there; mirrorlist-server refuses clients there once {cc} is in embargoed_countries of its config"
+            );
             Ok(())
         }
         EmbargoCmd::List { json } => {
