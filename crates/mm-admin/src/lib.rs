@@ -1,6 +1,9 @@
 //! mm-admin: the `mirrormanager` admin CLI — database set-up and the records a sysadmin or
 //! mirror admin sets up by hand. One module per command group under `commands/`, each with
-//! its clap `Opts`/subcommand enum and a `run`. Every command runs in one transaction.
+//! its clap `Opts`/subcommand enum and a `run`. Every command runs in one transaction and
+//! prints only after it has committed ([`output::in_transaction`]); a closed stdout
+//! (`| head`) cuts the output short without changing the exit code (0 when the command
+//! succeeded).
 
 pub mod commands;
 pub mod error;
@@ -68,7 +71,7 @@ pub enum Command {
     /// Country→continent overrides for the mirrorlist
     #[command(subcommand, name = "continent-redirect")]
     ContinentRedirect(commands::continent_redirect::ContinentRedirectCmd),
-    /// Embargoed countries (never served, mirrors there disabled)
+    /// Embargoed countries (the crawler disables mirrors there)
     #[command(subcommand)]
     Embargo(commands::embargo::EmbargoCmd),
     /// List the job lock files and who holds them

@@ -1,4 +1,4 @@
-//! `mirrormanager arch add|list|edit|remove`: architectures.
+//! `mirrormanager arch add|list|show|edit|remove`: architectures.
 
 use clap::Subcommand;
 use diesel::prelude::*;
@@ -25,6 +25,12 @@ pub enum ArchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Show one architecture with the number of repositories using it
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Change an architecture
     Edit {
         name: String,
@@ -37,6 +43,13 @@ pub enum ArchCmd {
     Remove { name: String },
 }
 
+#[derive(serde::Serialize)]
+struct View {
+    #[serde(flatten)]
+    arch: Arch,
+    repositories: i64,
+}
+
 fn by(conn: &mut DbConn, name: &str) -> Result<Arch> {
     arch::table
         .select(Arch::as_select())
@@ -47,7 +60,7 @@ fn by(conn: &mut DbConn, name: &str) -> Result<Arch> {
 }
 
 pub fn run(conn: &mut DbConn, cmd: ArchCmd) -> Result<()> {
-    conn.transaction(|conn| match cmd {
+    output::in_transaction(conn, |conn, out| match cmd {
         ArchCmd::Add {
             name,
             primary,
@@ -70,7 +83,7 @@ pub fn run(conn: &mut DbConn, cmd: ArchCmd) -> Result<()> {
                 .map_err(conflict_on_unique(|| {
                     format!("arch {name:?} already exists")
                 }))?;
-            println!("added arch {name}");
+            out.line(format!("added arch {name}"));
             Ok(())
         }
         ArchCmd::List { json } => {
@@ -78,13 +91,35 @@ pub fn run(conn: &mut DbConn, cmd: ArchCmd) -> Result<()> {
                 .select(Arch::as_select())
                 .order(arch::id)
                 .load(conn)?;
-            output::print(&rows, json, |a| {
+            out.rows(&rows, json, |a| {
                 format!(
                     "{:>4}  {:<10} primary={} publiclist={}",
                     a.id,
                     a.name,
                     output::yn(a.primary_arch),
                     output::yn(a.publiclist)
+                )
+            });
+            Ok(())
+        }
+        ArchCmd::Show { name, json } => {
+            let a = by(conn, &name)?;
+            let repositories = repository::table
+                .filter(repository::arch_id.eq(a.id))
+                .count()
+                .get_result(conn)?;
+            let v = View {
+                arch: a,
+                repositories,
+            };
+            out.one(&v, json, |v| {
+                format!(
+                    "arch {} (id {})\nprimary: {}\npubliclist: {}\nrepositories: {}",
+                    v.arch.name,
+                    v.arch.id,
+                    output::yn(v.arch.primary_arch),
+                    output::yn(v.arch.publiclist),
+                    v.repositories
                 )
             });
             Ok(())
@@ -105,7 +140,7 @@ pub fn run(conn: &mut DbConn, cmd: ArchCmd) -> Result<()> {
                     .set(arch::publiclist.eq(v))
                     .execute(conn)?;
             }
-            println!("updated arch {name}");
+            out.line(format!("updated arch {name}"));
             Ok(())
         }
         ArchCmd::Remove { name } => {
@@ -120,7 +155,7 @@ pub fn run(conn: &mut DbConn, cmd: ArchCmd) -> Result<()> {
                 )));
             }
             diesel::delete(arch::table.find(a.id)).execute(conn)?;
-            println!("removed arch {name}");
+            out.line(format!("removed arch {name}"));
             Ok(())
         }
     })

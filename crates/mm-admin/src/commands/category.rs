@@ -6,7 +6,7 @@ use mm_core::DbConn;
 use mm_core::models::*;
 use mm_core::schema::*;
 
-use crate::error::{AdminError, Result};
+use crate::error::{AdminError, Result, conflict_on_unique};
 use crate::{find, output};
 
 #[derive(Debug, Subcommand)]
@@ -129,13 +129,42 @@ fn view(conn: &mut DbConn, c: Category) -> Result<CategoryView> {
     })
 }
 
+/// The checks `add` and `edit --name` share: not blank, and no other category has it.
+fn check_name(conn: &mut DbConn, name: &str, other_than: Option<i32>) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(AdminError::Invalid(
+            "category name must not be empty".into(),
+        ));
+    }
+    let mut q = category::table.filter(category::name.eq(name)).into_boxed();
+    if let Some(id) = other_than {
+        q = q.filter(category::id.ne(id));
+    }
+    if q.count().get_result::<i64>(conn)? > 0 {
+        return Err(AdminError::Conflict(duplicate(name)));
+    }
+    Ok(())
+}
+
+fn duplicate(name: &str) -> String {
+    format!("category {name:?} already exists")
+}
+
 pub fn run(conn: &mut DbConn, cmd: CategoryCmd) -> Result<()> {
-    conn.transaction(|conn| match cmd {
-        CategoryCmd::Add { name, topdir, product, canonicalhost, geo_dns_domain, no_publiclist, admin_only } => {
-            if category::table.filter(category::name.eq(&name)).count().get_result::<i64>(conn)? > 0 {
-                return Err(AdminError::Conflict(format!("category {name:?} already exists")));
-            }
-            let product_id = product.map(|p| find::product_by(conn, &p).map(|p| p.id)).transpose()?;
+    output::in_transaction(conn, |conn, out| match cmd {
+        CategoryCmd::Add {
+            name,
+            topdir,
+            product,
+            canonicalhost,
+            geo_dns_domain,
+            no_publiclist,
+            admin_only,
+        } => {
+            check_name(conn, &name, None)?;
+            let product_id = product
+                .map(|p| find::product_by(conn, &p).map(|p| p.id))
+                .transpose()?;
             let topdir_id = directory_id(conn, &topdir)?;
             diesel::insert_into(category::table)
                 .values(&NewCategory {
@@ -150,15 +179,29 @@ pub fn run(conn: &mut DbConn, cmd: CategoryCmd) -> Result<()> {
                 .execute(conn)?;
             let c = find::category_by(conn, &name)?;
             diesel::insert_into(category_directory::table)
-                .values(&CategoryDirectory { category_id: c.id, directory_id: topdir_id })
+                .values(&CategoryDirectory {
+                    category_id: c.id,
+                    directory_id: topdir_id,
+                })
                 .execute(conn)?;
-            println!("added category {} (id {}) at {}", c.name, c.id, topdir.trim_matches('/'));
+            out.line(format!(
+                "added category {} (id {}) at {}",
+                c.name,
+                c.id,
+                topdir.trim_matches('/')
+            ));
             Ok(())
         }
         CategoryCmd::List { json } => {
-            let rows = category::table.select(Category::as_select()).order(category::id).load(conn)?;
-            let views = rows.into_iter().map(|c| view(conn, c)).collect::<Result<Vec<_>>>()?;
-            output::print(&views, json, |v| {
+            let rows = category::table
+                .select(Category::as_select())
+                .order(category::id)
+                .load(conn)?;
+            let views = rows
+                .into_iter()
+                .map(|c| view(conn, c))
+                .collect::<Result<Vec<_>>>()?;
+            out.rows(&views, json, |v| {
                 format!(
                     "{:>4}  {:<24} {:<32} hosts={} dirs={}",
                     v.category.id,
@@ -170,10 +213,13 @@ pub fn run(conn: &mut DbConn, cmd: CategoryCmd) -> Result<()> {
             });
             Ok(())
         }
-        CategoryCmd::Show { category: key, json } => {
+        CategoryCmd::Show {
+            category: key,
+            json,
+        } => {
             let c = find::category_by(conn, &key)?;
             let v = view(conn, c)?;
-            output::print_one(&v, json, |v| {
+            out.one(&v, json, |v| {
                 format!(
                     "category {} (id {})\ntopdir: {}\nproduct: {}\npubliclist: {}\nhosts: {}\ndirectories: {}",
                     v.category.name,
@@ -187,27 +233,46 @@ pub fn run(conn: &mut DbConn, cmd: CategoryCmd) -> Result<()> {
             });
             Ok(())
         }
-        CategoryCmd::Edit { category: key, name, topdir, product, canonicalhost, publiclist } => {
+        CategoryCmd::Edit {
+            category: key,
+            name,
+            topdir,
+            product,
+            canonicalhost,
+            publiclist,
+        } => {
             let c = find::category_by(conn, &key)?;
             let t = category::table.find(c.id);
             if let Some(v) = name {
-                diesel::update(t).set(category::name.eq(v)).execute(conn)?;
+                check_name(conn, &v, Some(c.id))?;
+                diesel::update(t)
+                    .set(category::name.eq(&v))
+                    .execute(conn)
+                    .map_err(conflict_on_unique(|| duplicate(&v)))?;
             }
             if let Some(v) = topdir {
                 let id = directory_id(conn, &v)?;
-                diesel::update(t).set(category::topdir_id.eq(id)).execute(conn)?;
+                diesel::update(t)
+                    .set(category::topdir_id.eq(id))
+                    .execute(conn)?;
             }
             if let Some(v) = product {
                 let p = find::product_by(conn, &v)?;
-                diesel::update(t).set(category::product_id.eq(p.id)).execute(conn)?;
+                diesel::update(t)
+                    .set(category::product_id.eq(p.id))
+                    .execute(conn)?;
             }
             if let Some(v) = canonicalhost {
-                diesel::update(t).set(category::canonicalhost.eq(v)).execute(conn)?;
+                diesel::update(t)
+                    .set(category::canonicalhost.eq(v))
+                    .execute(conn)?;
             }
             if let Some(v) = publiclist {
-                diesel::update(t).set(category::publiclist.eq(v)).execute(conn)?;
+                diesel::update(t)
+                    .set(category::publiclist.eq(v))
+                    .execute(conn)?;
             }
-            println!("updated category {}", c.id);
+            out.line(format!("updated category {}", c.id));
             Ok(())
         }
         CategoryCmd::Remove { category: key } => {
@@ -219,10 +284,22 @@ pub fn run(conn: &mut DbConn, cmd: CategoryCmd) -> Result<()> {
                     c.name, v.hosts
                 )));
             }
-            diesel::delete(repository::table.filter(repository::category_id.eq(c.id))).execute(conn)?;
-            diesel::delete(category_directory::table.filter(category_directory::category_id.eq(c.id))).execute(conn)?;
+            // Their propagation statistics go with the repositories (they reference them).
+            let repos = repository::table
+                .filter(repository::category_id.eq(c.id))
+                .select(repository::id);
+            diesel::delete(
+                propagation_stat::table.filter(propagation_stat::repository_id.eq_any(repos)),
+            )
+            .execute(conn)?;
+            diesel::delete(repository::table.filter(repository::category_id.eq(c.id)))
+                .execute(conn)?;
+            diesel::delete(
+                category_directory::table.filter(category_directory::category_id.eq(c.id)),
+            )
+            .execute(conn)?;
             diesel::delete(category::table.find(c.id)).execute(conn)?;
-            println!("removed category {}", c.name);
+            out.line(format!("removed category {}", c.name));
             Ok(())
         }
     })

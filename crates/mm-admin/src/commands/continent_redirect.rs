@@ -26,9 +26,9 @@ pub enum ContinentRedirectCmd {
 }
 
 pub fn run(conn: &mut DbConn, cmd: ContinentRedirectCmd) -> Result<()> {
-    conn.transaction(|conn| match cmd {
+    output::in_transaction(conn, |conn, out| match cmd {
         ContinentRedirectCmd::Add { country, continent } => {
-            let cc = find::country_code(&country)?;
+            let cc = find::iso_country_code(&country)?;
             let ct = continent.to_ascii_uppercase();
             if !CONTINENTS.contains(&ct.as_str()) {
                 return Err(AdminError::Invalid(format!(
@@ -43,7 +43,7 @@ pub fn run(conn: &mut DbConn, cmd: ContinentRedirectCmd) -> Result<()> {
                 })
                 .execute(conn)
                 .map_err(conflict_on_unique(|| format!("{cc} is already redirected")))?;
-            println!("clients in {cc} now use {ct} mirrors");
+            out.line(format!("clients in {cc} now use {ct} mirrors"));
             Ok(())
         }
         ContinentRedirectCmd::List { json } => {
@@ -51,7 +51,7 @@ pub fn run(conn: &mut DbConn, cmd: ContinentRedirectCmd) -> Result<()> {
                 .select(CountryContinentRedirect::as_select())
                 .order(country_continent_redirect::country)
                 .load(conn)?;
-            output::print(&rows, json, |r| format!("{} → {}", r.country, r.continent));
+            out.rows(&rows, json, |r| format!("{} → {}", r.country, r.continent));
             Ok(())
         }
         ContinentRedirectCmd::Remove { country } => {
@@ -64,7 +64,7 @@ pub fn run(conn: &mut DbConn, cmd: ContinentRedirectCmd) -> Result<()> {
             if n == 0 {
                 return Err(AdminError::not_found("continent redirect", cc));
             }
-            println!("removed continent redirect of {cc}");
+            out.line(format!("removed continent redirect of {cc}"));
             Ok(())
         }
     })

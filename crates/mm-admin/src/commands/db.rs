@@ -5,6 +5,7 @@ use mm_core::DbConn;
 use mm_core::db;
 
 use crate::error::{AdminError, Result};
+use crate::output::Printout;
 
 #[derive(Debug, Subcommand)]
 pub enum DbCmd {
@@ -20,14 +21,15 @@ pub enum DbCmd {
 }
 
 pub fn run(conn: &mut DbConn, cmd: DbCmd) -> Result<()> {
+    let mut out = Printout::default();
     match cmd {
         DbCmd::Migrate => {
             let applied = db::migrate(conn)?;
             if applied.is_empty() {
-                println!("database is up to date ({})", conn.backend());
+                out.line(format_args!("database is up to date ({})", conn.backend()));
             }
             for m in applied {
-                println!("applied {m}");
+                out.line(format_args!("applied {m}"));
             }
         }
         DbCmd::Check { json } => {
@@ -35,32 +37,36 @@ pub fn run(conn: &mut DbConn, cmd: DbCmd) -> Result<()> {
             let pending = db::pending(conn).unwrap_or_default();
             if json {
                 let v = serde_json::json!({ "ok": missing.is_empty(), "missing": missing, "pending_migrations": pending });
-                println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+                out.json(&v);
             } else {
                 for m in &missing {
-                    println!("{m}");
+                    out.line(m);
                 }
                 for p in &pending {
-                    println!("pending migration {p}");
+                    out.line(format_args!("pending migration {p}"));
                 }
             }
             if !missing.is_empty() {
+                out.emit()?;
                 return Err(AdminError::Invalid(format!(
                     "database lacks {} table(s)/column(s) the jobs need",
                     missing.len()
                 )));
             }
             if !json {
-                println!("ok: every table and column is present ({})", conn.backend());
+                out.line(format_args!(
+                    "ok: every table and column is present ({})",
+                    conn.backend()
+                ));
             }
         }
         DbCmd::Adopt => {
             let applied = db::adopt(conn)?;
-            println!(
+            out.line(format_args!(
                 "adopted the database; applied {} migration(s)",
                 applied.len()
-            );
+            ));
         }
     }
-    Ok(())
+    out.emit()
 }

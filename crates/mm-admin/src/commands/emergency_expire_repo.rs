@@ -11,6 +11,7 @@ use mm_core::schema::*;
 
 use crate::error::{AdminError, Result};
 use crate::housekeeping::expire;
+use crate::output;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("which").required(true).args(["repo", "version"])))]
@@ -80,14 +81,14 @@ fn repositories(conn: &mut DbConn, opts: &Opts) -> Result<Vec<Repository>> {
 }
 
 pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
-    conn.transaction(|conn| {
+    output::in_transaction(conn, |conn, out| {
         let repos = repositories(conn, &opts)?;
         let mut reports = Vec::new();
         for r in &repos {
             reports.push(expire::emergency_expire(conn, r, opts.dry_run)?);
         }
         if opts.json {
-            println!("{}", serde_json::to_string_pretty(&reports).expect("report serialises"));
+            out.json(&reports);
             return Ok(());
         }
         let (del, marked) = if opts.dry_run {
@@ -97,14 +98,17 @@ pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
         };
         for r in &reports {
             match &r.directory {
-                None => println!("{}: no directory, nothing to expire", r.repository),
+                None => out.line(format_args!(
+                    "{}: no directory, nothing to expire",
+                    r.repository
+                )),
                 Some(d) => {
-                    println!(
+                    out.line(format_args!(
                         "{} ({}): {del} {} older file details in {} directories; {marked} {} mirror directories not up to date",
                         r.repository, d, r.file_details_deleted, r.directories, r.marked_not_up2date
-                    );
+                    ));
                     for f in &r.files {
-                        println!("  {f}");
+                        out.line(format_args!("  {f}"));
                     }
                 }
             }

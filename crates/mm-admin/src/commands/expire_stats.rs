@@ -1,11 +1,11 @@
 //! `mirrormanager expire-stats [--days N] [--dry-run]`: delete statistics rows older than N
 //! days (`propagation_stat`, `access_stat`, `host_stats`). Run daily from cron.
 
-use diesel::prelude::*;
 use mm_core::DbConn;
 
 use crate::error::{AdminError, Result};
 use crate::housekeeping::expire;
+use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Opts {
@@ -34,7 +34,7 @@ pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
             "keeping 0 days would delete today's statistics: give at least 1".into(),
         ));
     }
-    conn.transaction(|conn| {
+    output::in_transaction(conn, |conn, out| {
         let now = chrono::Utc::now().naive_utc();
         let cutoffs = expire::Cutoffs {
             propagation: expire::cutoff(now, prop_days),
@@ -43,10 +43,14 @@ pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
         };
         let r = expire::expire_stats(conn, cutoffs, opts.dry_run)?;
         if opts.json {
-            println!("{}", serde_json::to_string_pretty(&r).expect("report serialises"));
+            out.json(&r);
         } else {
-            let verb = if opts.dry_run { "would delete" } else { "deleted" };
-            println!(
+            let verb = if opts.dry_run {
+                "would delete"
+            } else {
+                "deleted"
+            };
+            out.line(format_args!(
                 "{verb} propagation_stat {} (before {}), access_stat {} (before {}), host_stats {} (before {})",
                 r.propagation_stat,
                 r.propagation_cutoff,
@@ -54,7 +58,7 @@ pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
                 r.access_cutoff,
                 r.host_stats,
                 r.host_stats_cutoff
-            );
+            ));
         }
         Ok(())
     })

@@ -103,12 +103,11 @@ pub fn run(opts: &Opts) -> Result<()> {
         )));
     }
     write_atomically(&opts.outfile, &parsed.render(opts.kind))?;
-    println!(
-        "wrote {} netblocks to {} ({} lines skipped, {} malformed)",
+    crate::output::write_stdout(&format!(
+        "wrote {} netblocks to {} ({} lines skipped, {} malformed)\n",
         parsed.entries.len(),
         opts.outfile.display(),
         parsed.skipped,
         parsed.bad.len()
-    );
-    Ok(())
+    ))
 }

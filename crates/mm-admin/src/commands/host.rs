@@ -20,7 +20,7 @@ pub enum HostCmd {
     Add {
         site: String,
         name: String,
-        /// Two-letter country code
+        /// ISO 3166-1 country code (GB, not UK)
         #[arg(long)]
         country: String,
         /// Bandwidth in Mbit/s (weights the mirrorlist shuffle)
@@ -295,6 +295,21 @@ pub fn delete_host(conn: &mut DbConn, host_id: i32) -> Result<()> {
     Ok(())
 }
 
+/// The host name checks `add` and `edit --name` share.
+fn check_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.contains('/') || name.chars().any(char::is_whitespace) {
+        return Err(AdminError::Invalid(format!(
+            "malformed host name {name:?}: expected a DNS name such as mirror.example.edu"
+        )));
+    }
+    Ok(())
+}
+
+/// The refusal when a site already has a host of that name (add and rename).
+fn duplicate(site: &str, name: &str) -> String {
+    format!("site {site:?} already has a host {name:?}")
+}
+
 fn check_bandwidth(b: i32) -> Result<i32> {
     if b < 1 {
         return Err(AdminError::Invalid(format!(
@@ -305,7 +320,7 @@ fn check_bandwidth(b: i32) -> Result<i32> {
 }
 
 pub fn run(conn: &mut DbConn, cmd: HostCmd) -> Result<()> {
-    conn.transaction(|conn| match cmd {
+    output::in_transaction(conn, |conn, out| match cmd {
         HostCmd::Add {
             site: site_key,
             name,
@@ -321,10 +336,8 @@ pub fn run(conn: &mut DbConn, cmd: HostCmd) -> Result<()> {
             robot_email,
         } => {
             let s = find::site_by(conn, &site_key)?;
-            if name.trim().is_empty() || name.contains('/') {
-                return Err(AdminError::Invalid(format!("malformed host name {name:?}")));
-            }
-            let mut new = NewHost::new(s.id, &name, &find::country_code(&country)?);
+            check_name(&name)?;
+            let mut new = NewHost::new(s.id, &name, &find::iso_country_code(&country)?);
             new.bandwidth_int = Some(check_bandwidth(bandwidth)?);
             new.private = private;
             new.internet2 = internet2;
@@ -337,11 +350,12 @@ pub fn run(conn: &mut DbConn, cmd: HostCmd) -> Result<()> {
             diesel::insert_into(host::table)
                 .values(&new)
                 .execute(conn)
-                .map_err(conflict_on_unique(|| {
-                    format!("site {:?} already has a host {name:?}", s.name)
-                }))?;
+                .map_err(conflict_on_unique(|| duplicate(&s.name, &name)))?;
             let h = find::host_by(conn, &format!("{}/{}", s.id, name))?;
-            println!("added host {} (id {}) to site {}", h.name, h.id, s.name);
+            out.line(format!(
+                "added host {} (id {}) to site {}",
+                h.name, h.id, s.name
+            ));
             Ok(())
         }
         HostCmd::List {
@@ -359,9 +373,9 @@ pub fn run(conn: &mut DbConn, cmd: HostCmd) -> Result<()> {
             let hosts = q.load(conn)?;
             if json {
                 let v = views(conn, hosts)?;
-                output::print(&v, true, |_| String::new());
+                out.rows(&v, true, |_| String::new());
             } else {
-                output::print(&hosts, false, |h| {
+                out.rows(&hosts, false, |h| {
                     format!(
                         "{:>5}  {:<40} {}  bw={:<6} private={} active={}{}",
                         h.id,
@@ -382,7 +396,7 @@ pub fn run(conn: &mut DbConn, cmd: HostCmd) -> Result<()> {
         HostCmd::Show { host: key, json } => {
             let h = find::host_by(conn, &key)?;
             let v = views(conn, vec![h])?.pop().expect("one view");
-            output::print_one(&v, json, text);
+            out.one(&v, json, text);
             Ok(())
         }
         HostCmd::Edit {
@@ -403,11 +417,19 @@ pub fn run(conn: &mut DbConn, cmd: HostCmd) -> Result<()> {
             let h = find::host_by(conn, &key)?;
             let t = host::table.find(h.id);
             if let Some(v) = name {
-                diesel::update(t).set(host::name.eq(v)).execute(conn)?;
+                check_name(&v)?;
+                let site_name = match h.site_id {
+                    Some(id) => find::site_by(conn, &id.to_string())?.name,
+                    None => String::new(),
+                };
+                diesel::update(t)
+                    .set(host::name.eq(&v))
+                    .execute(conn)
+                    .map_err(conflict_on_unique(|| duplicate(&site_name, &v)))?;
             }
             if let Some(v) = country {
                 diesel::update(t)
-                    .set(host::country.eq(find::country_code(&v)?))
+                    .set(host::country.eq(find::iso_country_code(&v)?))
                     .execute(conn)?;
             }
             if let Some(v) = bandwidth {
@@ -461,13 +483,13 @@ pub fn run(conn: &mut DbConn, cmd: HostCmd) -> Result<()> {
                         .execute(conn)?;
                 }
             }
-            println!("updated host {}", h.id);
+            out.line(format!("updated host {}", h.id));
             Ok(())
         }
         HostCmd::Remove { host: key } => {
             let h = find::host_by(conn, &key)?;
             delete_host(conn, h.id)?;
-            println!("removed host {}", h.name);
+            out.line(format!("removed host {}", h.name));
             Ok(())
         }
     })

@@ -33,12 +33,12 @@ pub enum HostCategoryCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Change always_up2date
+    /// Change always_up2date (`--always-up2date true|false`; left alone when not given)
     Edit {
         host: String,
         category: String,
         #[arg(long)]
-        always_up2date: bool,
+        always_up2date: Option<bool>,
     },
     /// Stop carrying a category (removes its URLs and crawl results)
     Remove { host: String, category: String },
@@ -103,7 +103,7 @@ fn line(r: &Row) -> String {
 }
 
 pub fn run(conn: &mut DbConn, cmd: HostCategoryCmd) -> Result<()> {
-    conn.transaction(|conn| match cmd {
+    output::in_transaction(conn, |conn, out| match cmd {
         HostCategoryCmd::Add {
             host,
             category,
@@ -125,10 +125,10 @@ pub fn run(conn: &mut DbConn, cmd: HostCategoryCmd) -> Result<()> {
                 })
                 .execute(conn)?;
             let hc = find::host_category_by(conn, &h, &c)?;
-            println!(
+            out.line(format!(
                 "host {} now carries {} (host-category id {})",
                 h.name, c.name, hc.id
-            );
+            ));
             Ok(())
         }
         HostCategoryCmd::List { host, json } => {
@@ -145,7 +145,7 @@ pub fn run(conn: &mut DbConn, cmd: HostCategoryCmd) -> Result<()> {
                 .into_iter()
                 .map(|hc| row(conn, hc))
                 .collect::<Result<Vec<_>>>()?;
-            output::print(&rows, json, line);
+            out.rows(&rows, json, line);
             Ok(())
         }
         HostCategoryCmd::Show {
@@ -157,7 +157,7 @@ pub fn run(conn: &mut DbConn, cmd: HostCategoryCmd) -> Result<()> {
             let c = find::category_by(conn, &category)?;
             let hc = find::host_category_by(conn, &h, &c)?;
             let r = row(conn, hc)?;
-            output::print_one(&r, json, |r| format!("{}\n{}", line(r), r.urls.join("\n")));
+            out.one(&r, json, |r| format!("{}\n{}", line(r), r.urls.join("\n")));
             Ok(())
         }
         HostCategoryCmd::Edit {
@@ -168,10 +168,17 @@ pub fn run(conn: &mut DbConn, cmd: HostCategoryCmd) -> Result<()> {
             let h = find::host_by(conn, &host)?;
             let c = find::category_by(conn, &category)?;
             let hc = find::host_category_by(conn, &h, &c)?;
+            let Some(v) = always_up2date else {
+                out.line(format!(
+                    "host-category {} unchanged: nothing to change (--always-up2date true|false)",
+                    hc.id
+                ));
+                return Ok(());
+            };
             diesel::update(host_category::table.find(hc.id))
-                .set(host_category::always_up2date.eq(always_up2date))
+                .set(host_category::always_up2date.eq(v))
                 .execute(conn)?;
-            println!("updated host-category {}", hc.id);
+            out.line(format!("updated host-category {}", hc.id));
             Ok(())
         }
         HostCategoryCmd::Remove { host, category } => {
@@ -187,7 +194,7 @@ pub fn run(conn: &mut DbConn, cmd: HostCategoryCmd) -> Result<()> {
             )
             .execute(conn)?;
             diesel::delete(host_category::table.find(hc.id)).execute(conn)?;
-            println!("host {} no longer carries {}", h.name, c.name);
+            out.line(format!("host {} no longer carries {}", h.name, c.name));
             Ok(())
         }
     })

@@ -37,11 +37,11 @@ pub fn run(cfg: &Config, opts: &Opts) -> Result<()> {
     }) = &opts.action
     {
         let guard = mm_core::lock::acquire(&cfg.lock_dir, name, *wait)?;
-        println!(
-            "holding {} (pid {})",
+        output::write_stdout(&format!(
+            "holding {} (pid {})\n",
             guard.path().display(),
             std::process::id()
-        );
+        ))?;
         match seconds {
             Some(s) => std::thread::sleep(std::time::Duration::from_secs(*s)),
             None => loop {
@@ -51,11 +51,12 @@ pub fn run(cfg: &Config, opts: &Opts) -> Result<()> {
         return Ok(());
     }
     let locks = mm_core::lock::list(&cfg.lock_dir)?;
+    let mut out = output::Printout::default();
     if locks.is_empty() && !opts.json {
-        println!("no lock files in {}", cfg.lock_dir.display());
-        return Ok(());
+        out.line(format_args!("no lock files in {}", cfg.lock_dir.display()));
+        return out.emit();
     }
-    output::print(&locks, opts.json, |l| {
+    out.rows(&locks, opts.json, |l| {
         if l.held {
             format!(
                 "{:<32} HELD by pid {} since {} ({})",
@@ -71,5 +72,5 @@ pub fn run(cfg: &Config, opts: &Opts) -> Result<()> {
             format!("{:<32} free", l.name)
         }
     });
-    Ok(())
+    out.emit()
 }

@@ -1,11 +1,11 @@
 //! `mirrormanager move-devel-to-release --version V [--category C] [--dry-run]`: on release
 //! day, re-point the repositories of version V from `development/V` to `releases/V`.
 
-use diesel::prelude::*;
 use mm_core::DbConn;
 
 use crate::error::Result;
 use crate::housekeeping::releases;
+use crate::output;
 
 #[derive(Debug, clap::Args)]
 pub struct Opts {
@@ -24,14 +24,14 @@ pub struct Opts {
 }
 
 pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
-    conn.transaction(|conn| {
+    output::in_transaction(conn, |conn, out| {
         let report = releases::move_devel_to_release(
             conn,
             &opts.version,
             opts.category.as_deref(),
             opts.dry_run,
         )?;
-        super::move_to_archive::print_report(&report, opts.dry_run, opts.json);
+        super::move_to_archive::report_lines(out, &report, opts.dry_run, opts.json);
         Ok(())
     })
 }

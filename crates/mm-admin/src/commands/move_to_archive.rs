@@ -1,11 +1,11 @@
 //! `mirrormanager move-to-archive --version V [--category C] [--archive-category A]
 //! [--dry-run]`: re-point the repositories of an end-of-life version at the archive tree.
 
-use diesel::prelude::*;
 use mm_core::DbConn;
 
 use crate::error::Result;
 use crate::housekeeping::releases::{self, MoveReport};
+use crate::output::{self, Printout};
 
 #[derive(Debug, clap::Args)]
 pub struct Opts {
@@ -27,7 +27,7 @@ pub struct Opts {
 }
 
 pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
-    conn.transaction(|conn| {
+    output::in_transaction(conn, |conn, out| {
         let report = releases::move_to_archive(
             conn,
             &opts.version,
@@ -35,26 +35,24 @@ pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
             &opts.archive_category,
             opts.dry_run,
         )?;
-        print_report(&report, opts.dry_run, opts.json);
+        report_lines(out, &report, opts.dry_run, opts.json);
         Ok(())
     })
 }
 
-/// `OLD => NEW` per moved repository (as MM2 prints), then the skipped ones on stderr.
-pub fn print_report(report: &MoveReport, dry_run: bool, json: bool) {
+/// `OLD => NEW` per moved repository (as MM2 prints), then the skipped ones on stderr;
+/// printed once the moves are committed.
+pub fn report_lines(out: &mut Printout, report: &MoveReport, dry_run: bool, json: bool) {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(report).expect("report serialises")
-        );
+        out.json(report);
         return;
     }
     for m in &report.moved {
-        println!("{} => {}", m.from, m.to);
+        out.line(format_args!("{} => {}", m.from, m.to));
     }
     for s in &report.skipped {
-        eprintln!("skipped {s}");
+        out.note(format_args!("skipped {s}"));
     }
     let verb = if dry_run { "would move" } else { "moved" };
-    println!("{verb} {} repositories", report.moved.len());
+    out.line(format_args!("{verb} {} repositories", report.moved.len()));
 }

@@ -40,22 +40,35 @@ pub enum ProductCmd {
     Remove { product: String },
 }
 
+/// The name check `add` and `edit --name` share (uniqueness is the database's, see
+/// [`duplicate`]).
+fn check_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(AdminError::Invalid("product name must not be empty".into()));
+    }
+    Ok(())
+}
+
+/// The refusal when another product has the name (add and rename).
+fn duplicate(name: &str) -> String {
+    format!("product {name:?} already exists")
+}
+
 pub fn run(conn: &mut DbConn, cmd: ProductCmd) -> Result<()> {
-    conn.transaction(|conn| match cmd {
+    output::in_transaction(conn, |conn, out| match cmd {
         ProductCmd::Add {
             name,
             no_publiclist,
         } => {
+            check_name(&name)?;
             diesel::insert_into(product::table)
                 .values(&NewProduct {
                     name: name.clone(),
                     publiclist: !no_publiclist,
                 })
                 .execute(conn)
-                .map_err(conflict_on_unique(|| {
-                    format!("product {name:?} already exists")
-                }))?;
-            println!("added product {name}");
+                .map_err(conflict_on_unique(|| duplicate(&name)))?;
+            out.line(format!("added product {name}"));
             Ok(())
         }
         ProductCmd::List { json } => {
@@ -63,7 +76,7 @@ pub fn run(conn: &mut DbConn, cmd: ProductCmd) -> Result<()> {
                 .select(Product::as_select())
                 .order(product::id)
                 .load(conn)?;
-            output::print(&rows, json, |p| {
+            out.rows(&rows, json, |p| {
                 format!(
                     "{:>4}  {} publiclist={}",
                     p.id,
@@ -75,7 +88,7 @@ pub fn run(conn: &mut DbConn, cmd: ProductCmd) -> Result<()> {
         }
         ProductCmd::Show { product, json } => {
             let p = find::product_by(conn, &product)?;
-            output::print_one(&p, json, |p| {
+            out.one(&p, json, |p| {
                 format!(
                     "product {} (id {}) publiclist={}",
                     p.name,
@@ -92,16 +105,18 @@ pub fn run(conn: &mut DbConn, cmd: ProductCmd) -> Result<()> {
         } => {
             let p = find::product_by(conn, &product)?;
             if let Some(n) = name {
+                check_name(&n)?;
                 diesel::update(product::table.find(p.id))
-                    .set(product::name.eq(n))
-                    .execute(conn)?;
+                    .set(product::name.eq(&n))
+                    .execute(conn)
+                    .map_err(conflict_on_unique(|| duplicate(&n)))?;
             }
             if let Some(v) = publiclist {
                 diesel::update(product::table.find(p.id))
                     .set(product::publiclist.eq(v))
                     .execute(conn)?;
             }
-            println!("updated product {}", p.id);
+            out.line(format!("updated product {}", p.id));
             Ok(())
         }
         ProductCmd::Remove { product } => {
@@ -121,7 +136,7 @@ pub fn run(conn: &mut DbConn, cmd: ProductCmd) -> Result<()> {
                 )));
             }
             diesel::delete(product::table.find(p.id)).execute(conn)?;
-            println!("removed product {}", p.name);
+            out.line(format!("removed product {}", p.name));
             Ok(())
         }
     })

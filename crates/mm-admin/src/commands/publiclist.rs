@@ -24,6 +24,5 @@ pub fn run(cfg: &Config, conn: &mut DbConn, opts: &Opts) -> Result<()> {
     let _lock = mm_core::lock::acquire(&cfg.lock_dir, "publiclist", opts.wait)?;
     let dir = opts.output.clone().unwrap_or_else(|| cfg.publiclist_dir());
     let summary = mm_publiclist::generate(conn, &dir, None)?;
-    println!("{summary}");
-    Ok(())
+    crate::output::write_stdout(&format!("{summary}\n"))
 }

@@ -64,12 +64,34 @@ struct SiteView {
     hosts: Vec<String>,
 }
 
+/// The checks `add` and `edit --name` share: a name that is not blank and that no other
+/// site has (site names are not unique in MM2's schema; people find sites by name).
+fn check_name(conn: &mut DbConn, name: &str, other_than: Option<i32>) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(AdminError::Invalid("site name must not be empty".into()));
+    }
+    let mut q = site::table.filter(site::name.eq(name)).into_boxed();
+    if let Some(id) = other_than {
+        q = q.filter(site::id.ne(id));
+    }
+    if q.count().get_result::<i64>(conn)? > 0 {
+        return Err(AdminError::Conflict(format!(
+            "site {name:?} already exists"
+        )));
+    }
+    Ok(())
+}
+
 pub fn run(conn: &mut DbConn, cmd: SiteCmd) -> Result<()> {
-    conn.transaction(|conn| match cmd {
-        SiteCmd::Add { name, org_url, private, password, created_by } => {
-            if name.trim().is_empty() {
-                return Err(AdminError::Invalid("site name must not be empty".into()));
-            }
+    output::in_transaction(conn, |conn, out| match cmd {
+        SiteCmd::Add {
+            name,
+            org_url,
+            private,
+            password,
+            created_by,
+        } => {
+            check_name(conn, &name, None)?;
             let new = NewSite {
                 name: name.clone(),
                 password,
@@ -84,17 +106,19 @@ pub fn run(conn: &mut DbConn, cmd: SiteCmd) -> Result<()> {
                 email_on_drop: false,
                 email_on_add: false,
             };
-            if site::table.filter(site::name.eq(&name)).count().get_result::<i64>(conn)? > 0 {
-                return Err(AdminError::Conflict(format!("site {name:?} already exists")));
-            }
-            diesel::insert_into(site::table).values(&new).execute(conn)?;
+            diesel::insert_into(site::table)
+                .values(&new)
+                .execute(conn)?;
             let s = find::site_by(conn, &name)?;
-            println!("added site {} (id {})", s.name, s.id);
+            out.line(format!("added site {} (id {})", s.name, s.id));
             Ok(())
         }
         SiteCmd::List { json } => {
-            let rows = site::table.select(Site::as_select()).order(site::id).load(conn)?;
-            output::print(&rows, json, |s| {
+            let rows = site::table
+                .select(Site::as_select())
+                .order(site::id)
+                .load(conn)?;
+            out.rows(&rows, json, |s| {
                 format!(
                     "{:>5}  {:<30} private={} active={}",
                     s.id,
@@ -113,7 +137,7 @@ pub fn run(conn: &mut DbConn, cmd: SiteCmd) -> Result<()> {
                 .order(host::name)
                 .load::<String>(conn)?;
             let v = SiteView { site: s, hosts };
-            output::print_one(&v, json, |v| {
+            out.one(&v, json, |v| {
                 format!(
                     "site {} (id {})\norg_url: {}\nprivate: {}\nadmin_active: {}\nuser_active: {}\nhosts: {}",
                     v.site.name,
@@ -127,10 +151,18 @@ pub fn run(conn: &mut DbConn, cmd: SiteCmd) -> Result<()> {
             });
             Ok(())
         }
-        SiteCmd::Edit { site: key, name, org_url, private, admin_active, user_active } => {
+        SiteCmd::Edit {
+            site: key,
+            name,
+            org_url,
+            private,
+            admin_active,
+            user_active,
+        } => {
             let s = find::site_by(conn, &key)?;
             let t = site::table.find(s.id);
             if let Some(v) = name {
+                check_name(conn, &v, Some(s.id))?;
                 diesel::update(t).set(site::name.eq(v)).execute(conn)?;
             }
             if let Some(v) = org_url {
@@ -140,17 +172,24 @@ pub fn run(conn: &mut DbConn, cmd: SiteCmd) -> Result<()> {
                 diesel::update(t).set(site::private.eq(v)).execute(conn)?;
             }
             if let Some(v) = admin_active {
-                diesel::update(t).set(site::admin_active.eq(v)).execute(conn)?;
+                diesel::update(t)
+                    .set(site::admin_active.eq(v))
+                    .execute(conn)?;
             }
             if let Some(v) = user_active {
-                diesel::update(t).set(site::user_active.eq(v)).execute(conn)?;
+                diesel::update(t)
+                    .set(site::user_active.eq(v))
+                    .execute(conn)?;
             }
-            println!("updated site {}", s.id);
+            out.line(format!("updated site {}", s.id));
             Ok(())
         }
         SiteCmd::Remove { site: key, cascade } => {
             let s = find::site_by(conn, &key)?;
-            let hosts: Vec<i32> = host::table.filter(host::site_id.eq(s.id)).select(host::id).load(conn)?;
+            let hosts: Vec<i32> = host::table
+                .filter(host::site_id.eq(s.id))
+                .select(host::id)
+                .load(conn)?;
             if !hosts.is_empty() && !cascade {
                 return Err(AdminError::Conflict(format!(
                     "site {:?} still has {} host(s); remove them first or pass --cascade",
@@ -164,12 +203,14 @@ pub fn run(conn: &mut DbConn, cmd: SiteCmd) -> Result<()> {
             diesel::delete(site_admin::table.filter(site_admin::site_id.eq(s.id))).execute(conn)?;
             diesel::delete(
                 site_to_site::table.filter(
-                    site_to_site::downstream_site_id.eq(s.id).or(site_to_site::upstream_site_id.eq(s.id)),
+                    site_to_site::downstream_site_id
+                        .eq(s.id)
+                        .or(site_to_site::upstream_site_id.eq(s.id)),
                 ),
             )
             .execute(conn)?;
             diesel::delete(site::table.find(s.id)).execute(conn)?;
-            println!("removed site {}", s.name);
+            out.line(format!("removed site {}", s.name));
             Ok(())
         }
     })

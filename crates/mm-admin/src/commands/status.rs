@@ -6,6 +6,7 @@ use mm_core::DbConn;
 
 use crate::error::Result;
 use crate::housekeeping::status;
+use crate::output::Printout;
 
 #[derive(Debug, clap::Args)]
 pub struct Opts {
@@ -21,18 +22,16 @@ fn when(t: Option<chrono::NaiveDateTime>) -> String {
 
 pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
     let cats = conn.transaction(status::status)?;
+    let mut out = Printout::default();
     if opts.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&cats).expect("status serialises")
-        );
-        return Ok(());
+        out.json(&cats);
+        return out.emit();
     }
     if cats.is_empty() {
-        println!("no categories");
+        out.line("no categories");
     }
     for c in &cats {
-        println!(
+        out.line(format_args!(
             "{}: hosts {} (active {}, disabled {}), directories {}, up to date {}/{} host directories, last crawl {}",
             c.category,
             c.hosts_total,
@@ -42,9 +41,9 @@ pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
             c.host_category_dirs_up2date,
             c.host_category_dirs,
             when(c.last_crawled)
-        );
+        ));
         for p in &c.crawl_problems {
-            println!(
+            out.line(format_args!(
                 "  {} (id {}): crawl failures {}{}{}",
                 p.name,
                 p.host_id,
@@ -54,8 +53,8 @@ pub fn run(conn: &mut DbConn, opts: Opts) -> Result<()> {
                     .as_deref()
                     .map(|r| format!(": {r}"))
                     .unwrap_or_default()
-            );
+            ));
         }
     }
-    Ok(())
+    out.emit()
 }

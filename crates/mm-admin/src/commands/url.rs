@@ -45,25 +45,56 @@ pub enum UrlCmd {
     Remove { url: String },
 }
 
-/// Check a mirror URL: a known scheme, a host part, no spaces.
+/// Check a mirror URL: a known scheme, a host name or address (with an optional port), no
+/// spaces; a trailing slash is dropped.
 pub fn check_url(url: &str) -> Result<String> {
     let u = url.trim().trim_end_matches('/');
-    let ok_scheme = ["http://", "https://", "ftp://", "rsync://"]
+    let rest = ["http://", "https://", "ftp://", "rsync://"]
         .iter()
-        .any(|s| u.starts_with(s));
-    let host = u
-        .split("://")
-        .nth(1)
-        .unwrap_or("")
-        .split('/')
-        .next()
-        .unwrap_or("");
-    if !ok_scheme || host.is_empty() || u.chars().any(char::is_whitespace) {
-        return Err(AdminError::Invalid(format!(
-            "malformed URL {url:?}: expected http://, https://, ftp:// or rsync:// with a host"
-        )));
+        .find_map(|s| u.strip_prefix(s));
+    let bad = |why: &str| {
+        AdminError::Invalid(format!(
+            "malformed URL {url:?}: {why}; expected http://, https://, ftp:// or rsync:// and a host name"
+        ))
+    };
+    let Some(rest) = rest else {
+        return Err(bad("unknown scheme"));
+    };
+    if u.chars().any(char::is_whitespace) {
+        return Err(bad("it contains a space"));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if url_host(authority).is_none() {
+        return Err(bad("no host name"));
     }
     Ok(u.to_string())
+}
+
+/// The host of a URL's authority part (`user@host:port`, `[v6]:port`), or `None` when there
+/// is no usable one (`:80`, `[]`, `host:port:x`).
+fn url_host(authority: &str) -> Option<&str> {
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        let (addr, after) = v6.split_once(']')?;
+        addr.parse::<std::net::Ipv6Addr>().ok()?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':')?),
+        };
+        (addr, port)
+    } else {
+        match hostport.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        }
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let host_ok = !host.is_empty()
+        && (hostport.starts_with('[')
+            || host
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_')));
+    (port_ok && host_ok).then_some(host)
 }
 
 fn by_url(conn: &mut DbConn, url: &str) -> Result<HostCategoryUrl> {
@@ -76,7 +107,7 @@ fn by_url(conn: &mut DbConn, url: &str) -> Result<HostCategoryUrl> {
 }
 
 pub fn run(conn: &mut DbConn, cmd: UrlCmd) -> Result<()> {
-    conn.transaction(|conn| match cmd {
+    output::in_transaction(conn, |conn, out| match cmd {
         UrlCmd::Add {
             host,
             category,
@@ -108,7 +139,7 @@ pub fn run(conn: &mut DbConn, cmd: UrlCmd) -> Result<()> {
                 .map_err(conflict_on_unique(|| {
                     format!("URL {url} is already registered")
                 }))?;
-            println!("added {url} for {} {}", h.name, c.name);
+            out.line(format!("added {url} for {} {}", h.name, c.name));
             Ok(())
         }
         UrlCmd::List { host, json } => {
@@ -122,7 +153,7 @@ pub fn run(conn: &mut DbConn, cmd: UrlCmd) -> Result<()> {
                 q = q.filter(host_category::host_id.eq(h.id));
             }
             let rows = q.load(conn)?;
-            output::print(&rows, json, |u| {
+            out.rows(&rows, json, |u| {
                 format!(
                     "{:>5}  hc={:<5} {}{}",
                     u.id,
@@ -135,7 +166,7 @@ pub fn run(conn: &mut DbConn, cmd: UrlCmd) -> Result<()> {
         }
         UrlCmd::Show { url, json } => {
             let u = by_url(conn, &url)?;
-            output::print_one(&u, json, |u| {
+            out.one(&u, json, |u| {
                 format!(
                     "{} host-category {} private={}",
                     u.url,
@@ -165,14 +196,48 @@ pub fn run(conn: &mut DbConn, cmd: UrlCmd) -> Result<()> {
                     .set(host_category_url::private.eq(p))
                     .execute(conn)?;
             }
-            println!("updated URL {}", u.id);
+            out.line(format!("updated URL {}", u.id));
             Ok(())
         }
         UrlCmd::Remove { url } => {
             let u = by_url(conn, &url)?;
             diesel::delete(host_category_url::table.find(u.id)).execute(conn)?;
-            println!("removed {}", u.url);
+            out.line(format!("removed {}", u.url));
             Ok(())
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_url;
+
+    #[test]
+    fn urls_need_a_host() {
+        for ok in [
+            "http://mirror.example.edu/fedora/",
+            "https://mirror.example.edu:8443/fedora",
+            "rsync://user@mirror.example.edu/fedora",
+            "ftp://192.0.2.7/pub",
+            "http://[2001:db8::1]:80/x",
+            "https://mirror.example.edu",
+        ] {
+            assert!(check_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://:80/x",
+            "https:///fedora",
+            "rsync://@/x",
+            "ftp://user@:21/pub",
+            "http://[]/x",
+            "http://[not-v6]/x",
+            "http://host:port/x",
+            "http://host:/x",
+            "http://a b/x",
+            "gopher://x/y",
+        ] {
+            let e = check_url(bad).unwrap_err().to_string();
+            assert!(e.starts_with("malformed URL"), "{bad}: {e}");
+        }
+    }
 }

@@ -78,7 +78,7 @@ fn by(conn: &mut DbConn, product: &str, name: &str) -> Result<(Product, Version)
 }
 
 pub fn run(conn: &mut DbConn, cmd: VersionCmd) -> Result<()> {
-    conn.transaction(|conn| match cmd {
+    output::in_transaction(conn, |conn, out| match cmd {
         VersionCmd::Add {
             product,
             name,
@@ -111,7 +111,7 @@ pub fn run(conn: &mut DbConn, cmd: VersionCmd) -> Result<()> {
                 .map_err(conflict_on_unique(|| {
                     format!("{} already has version {name:?}", p.name)
                 }))?;
-            println!("added version {name} of {}", p.name);
+            out.line(format!("added version {name} of {}", p.name));
             Ok(())
         }
         VersionCmd::List { product, json } => {
@@ -124,7 +124,7 @@ pub fn run(conn: &mut DbConn, cmd: VersionCmd) -> Result<()> {
                 q = q.filter(version::product_id.eq(p.id));
             }
             let rows = q.load(conn)?;
-            output::print(&rows, json, |v| {
+            out.rows(&rows, json, |v| {
                 format!(
                     "{:>4}  product={:<3} {:<12} test={} display={} sortorder={}",
                     v.id,
@@ -143,7 +143,7 @@ pub fn run(conn: &mut DbConn, cmd: VersionCmd) -> Result<()> {
             json,
         } => {
             let (p, v) = by(conn, &product, &name)?;
-            output::print_one(&v, json, |v| {
+            out.one(&v, json, |v| {
                 format!(
                     "version {} of {} (id {}) test={} display={}",
                     name,
@@ -197,7 +197,7 @@ pub fn run(conn: &mut DbConn, cmd: VersionCmd) -> Result<()> {
                     .set(version::ordered_mirrorlist.eq(x))
                     .execute(conn)?;
             }
-            println!("updated version {}", v.id);
+            out.line(format!("updated version {}", v.id));
             Ok(())
         }
         VersionCmd::Remove { product, name } => {
@@ -213,7 +213,7 @@ pub fn run(conn: &mut DbConn, cmd: VersionCmd) -> Result<()> {
                 )));
             }
             diesel::delete(version::table.find(v.id)).execute(conn)?;
-            println!("removed version {name} of {}", p.name);
+            out.line(format!("removed version {name} of {}", p.name));
             Ok(())
         }
     })

@@ -11,14 +11,10 @@ use std::time::{Duration, Instant};
 use mm_core::db::DbConn;
 use mm_core::models::NewHost;
 use mm_testkit::fixture::{self, epoch};
-use mm_testkit::runner::{Run, Runner};
+use mm_testkit::runner::Run;
 use mm_testkit::{TestDb, for_each_backend};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mirrormanager");
-
-fn mirrormanager(db: &TestDb) -> Runner {
-    Runner::at(BIN, &db.config_file(""))
-}
+use super::mirrormanager;
 
 fn mm(db: &TestDb, args: &[&str]) -> Run {
     mirrormanager(db).run(args)
