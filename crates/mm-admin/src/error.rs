@@ -9,8 +9,9 @@ pub enum AdminError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
-    #[error(transparent)]
-    Db(#[from] diesel::result::Error),
+    /// Not a `#[source]`: the message already holds the error's text.
+    #[error("{0}{hint}", hint = mm_core::db::schema_hint(.0))]
+    Db(diesel::result::Error),
     #[error(transparent)]
     Setup(#[from] mm_core::db::DbError),
     #[error("{path}: {source}")]
@@ -55,5 +56,11 @@ pub fn conflict_on_unique(
             _,
         ) => AdminError::Conflict(what()),
         other => AdminError::Db(other),
+    }
+}
+
+impl From<diesel::result::Error> for AdminError {
+    fn from(e: diesel::result::Error) -> Self {
+        AdminError::Db(e)
     }
 }

@@ -110,7 +110,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         return commands::get_netblocks::run(opts).map_err(into_anyhow);
     }
     let url = cfg.database_url();
-    let mut conn = mm_core::db::connect(&url)?;
+    // `db migrate`/`db adopt`/`db check` work on a database without our schema; every other
+    // command needs it and says so up front.
+    let mut conn = if matches!(cli.command, Command::Db(_)) {
+        mm_core::db::connect(&url)?
+    } else {
+        mm_core::db::open(&url)?
+    };
     log::debug!("database {}", mm_core::db::redact(&url));
     let result = match cli.command {
         Command::Db(c) => commands::db::run(&mut conn, c),

@@ -35,8 +35,7 @@ fn main() -> ExitCode {
         let _lock = mm_core::lock::acquire(&cfg.lock_dir, "update-mirrorlist-server", args.wait)?;
         let start = Instant::now();
         let url = cfg.database_url();
-        let mut conn = mm_core::connect(&url)
-            .with_context(|| format!("database {}", mm_core::db::redact(&url)))?;
+        let mut conn = mm_core::db::open(&url)?;
         let out = args.outfile.clone().unwrap_or_else(|| cfg.cache_file());
         if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)

@@ -333,7 +333,9 @@ impl Config {
         if default.exists() {
             return Self::from_file(default);
         }
-        log::debug!("no configuration file, using built-in defaults");
+        log::warn!(
+            "no configuration file ({DEFAULT_CONFIG_PATH} does not exist; no --config or ${CONFIG_ENV}): using the built-in defaults"
+        );
         Ok(Config::default())
     }
 

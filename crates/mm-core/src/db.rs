@@ -77,14 +77,34 @@ pub enum DbError {
         #[source]
         source: diesel::ConnectionError,
     },
-    #[error("database error: {0}")]
+    #[error("database error: {0}{hint}", hint = schema_hint(.0))]
     Query(#[from] diesel::result::Error),
     #[error("migration failed: {0}")]
     Migration(String),
     #[error("database does not have the expected schema: {0}")]
     Schema(String),
+    #[error(
+        "{url} has no MirrorManager schema: `mirrormanager db migrate` creates it (`mirrormanager db adopt` for a MirrorManager2 database)"
+    )]
+    NoSchema { url: String },
     #[error("shared snapshot: {0}")]
     Snapshot(String),
+}
+
+/// A missing table usually means a database without our schema (a new SQLite file made by
+/// a mistyped URL, or an MM2 database not yet adopted): say how to find out.
+pub fn schema_hint(e: &diesel::result::Error) -> &'static str {
+    let diesel::result::Error::DatabaseError(_, info) = e else {
+        return "";
+    };
+    let msg = info.message();
+    if msg.starts_with("no such table")
+        || (msg.starts_with("relation ") && msg.ends_with("does not exist"))
+    {
+        " (is this the right database? `mirrormanager db check` shows what is missing; `mirrormanager db migrate` creates the schema)"
+    } else {
+        ""
+    }
 }
 
 impl DbConn {
@@ -132,6 +152,9 @@ pub fn connect(url: &str) -> Result<DbConn, DbError> {
                     "directory {} does not exist",
                     parent.display()
                 ))));
+            }
+            if path != ":memory:" && !std::path::Path::new(path).exists() {
+                log::info!("SQLite database {path} does not exist: creating an empty one");
             }
             let mut conn = diesel::SqliteConnection::establish(path).map_err(err)?;
             conn.batch_execute(
@@ -251,6 +274,33 @@ pub fn redact(url: &str) -> String {
         out = format!("{head}{query}");
     }
     out
+}
+
+/// Connect for a job: the database must have our schema (a mistyped URL or a new SQLite
+/// file fails here, naming the database, instead of at the first query). Pending
+/// migrations are logged as a warning. `db migrate`/`db adopt` use [`connect`].
+pub fn open(url: &str) -> Result<DbConn, DbError> {
+    if let Some(path) = sqlite_path(url)
+        && path != ":memory:"
+        && !std::path::Path::new(path).exists()
+    {
+        // Do not leave an empty database file behind a mistyped URL.
+        return Err(DbError::NoSchema { url: redact(url) });
+    }
+    let mut conn = connect(url)?;
+    if !has_migrations_table(&mut conn)? {
+        return Err(DbError::NoSchema { url: redact(url) });
+    }
+    let pending = pending(&mut conn)?;
+    if !pending.is_empty() {
+        log::warn!(
+            "{} has {} pending migrations ({}): run `mirrormanager db migrate`",
+            redact(url),
+            pending.len(),
+            pending.join(", ")
+        );
+    }
+    Ok(conn)
 }
 
 /// Apply pending migrations; returns the names of those applied.
@@ -491,6 +541,50 @@ pub const BASE_MIGRATION: &str = "2026-01-01-000000_mm2_schema";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_refuses_a_database_without_the_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/mm.db", dir.path().display());
+        let e = open(&url).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "{url} has no MirrorManager schema: `mirrormanager db migrate`"
+            )),
+            "{e}"
+        );
+        assert!(
+            !dir.path().join("mm.db").exists(),
+            "no empty file left behind"
+        );
+        let mut conn = connect(&url).unwrap();
+        let e = open(&url).unwrap_err().to_string();
+        assert!(e.contains("has no MirrorManager schema"), "{e}");
+        migrate(&mut conn).unwrap();
+        open(&url).unwrap();
+    }
+
+    #[test]
+    fn a_missing_table_gets_a_hint() {
+        let mut conn = connect(":memory:").unwrap();
+        let e = DbError::from(
+            diesel::sql_query("SELECT * FROM host")
+                .execute(&mut conn)
+                .unwrap_err(),
+        )
+        .to_string();
+        assert!(
+            e.starts_with("database error: no such table: host (is this the right database?"),
+            "{e}"
+        );
+        let e = DbError::from(
+            diesel::sql_query("SELECT nonsense FROM")
+                .execute(&mut conn)
+                .unwrap_err(),
+        )
+        .to_string();
+        assert!(!e.contains("right database"), "{e}");
+    }
 
     #[test]
     fn redacts_passwords() {

@@ -141,11 +141,16 @@ pub fn list_lines(config: &Config) -> Vec<String> {
 /// fail at the end.
 pub fn run(config: &Config, opts: &Options) -> Result<Vec<Summary>, UmdlError> {
     let categories = select_categories(config, &opts.categories)?;
+    if config.umdl.master_directories.is_empty() {
+        return Err(UmdlError::Usage(
+            "no master directories configured: add [[umdl.master_directories]] (type, path or url, category) to the configuration file".into(),
+        ));
+    }
     if categories.is_empty() {
         return Err(UmdlError::Usage("no category selected (see --list)".into()));
     }
     let url = config.database_url();
-    let mut conn = mm_core::connect(&url)?;
+    let mut conn = mm_core::db::open(&url)?;
     let mut summaries = Vec::new();
     let mut failures: Vec<(String, UmdlError)> = Vec::new();
     for name in &categories {
@@ -351,5 +356,21 @@ fn merge(acc: &mut scan::Tree, other: scan::Tree) {
                 d.files.sort_by(|a, b| a.name.cmp(&b.name));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_master_directories_says_what_to_configure() {
+        let e = run(&Config::default(), &Options::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no master directories configured: add [[umdl.master_directories]]"),
+            "{e}"
+        );
     }
 }

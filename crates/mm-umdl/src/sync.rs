@@ -65,6 +65,28 @@ impl std::fmt::Display for Summary {
     }
 }
 
+/// The topmost of the directories about to go (a subtree is named by its root), at most
+/// ten, for the sysadmin deciding between a failed mount and an intended removal.
+fn gone_roots(gone: &[(String, i32)]) -> String {
+    let mut names: Vec<&str> = gone.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort_unstable();
+    let mut roots: Vec<&str> = Vec::new();
+    for n in names {
+        let under_last = roots
+            .last()
+            .is_some_and(|r| n.strip_prefix(r).is_some_and(|rest| rest.starts_with('/')));
+        if !under_last {
+            roots.push(n);
+        }
+    }
+    let shown = roots.len().min(10);
+    let mut text = roots[..shown].join(", ");
+    if roots.len() > shown {
+        text.push_str(&format!(" … and {} more", roots.len() - shown));
+    }
+    text
+}
+
 /// The category as the database has it.
 #[derive(Debug, Clone)]
 pub struct CategoryCtx {
@@ -379,6 +401,13 @@ pub fn sync(conn: &mut DbConn, job: &Job) -> Result<Summary, UmdlError> {
                 fraction * 100.0,
                 job.umdl.max_delete_fraction * 100.0
             ));
+        }
+        if summary.delete_refused.is_some() {
+            log::warn!(
+                "{}: deletion refused; missing from the master: {}",
+                job.ctx.category.name,
+                gone_roots(&gone)
+            );
         } else {
             let mut gone_ids: Vec<i32> = gone.iter().map(|(_, id)| *id).collect();
             gone_ids.sort_unstable();
@@ -984,7 +1013,26 @@ fn delete_directories(c: &mut DbConn, ids: &[i32]) -> Result<(), UmdlError> {
 
 #[cfg(test)]
 mod tests {
-    use super::expired_versions;
+    use super::{expired_versions, gone_roots};
+
+    #[test]
+    fn refused_deletions_are_named_by_their_roots() {
+        let gone: Vec<(String, i32)> = [
+            "pub/fedora/linux/releases/42/Everything",
+            "pub/fedora/linux/releases/42",
+            "pub/fedora/linux/releases/42/Everything/x86_64",
+            "pub/fedora/linux/releases/420",
+        ]
+        .iter()
+        .map(|n| (n.to_string(), 0))
+        .collect();
+        assert_eq!(
+            gone_roots(&gone),
+            "pub/fedora/linux/releases/42, pub/fedora/linux/releases/420"
+        );
+        let many: Vec<(String, i32)> = (0..12).map(|i| (format!("d{i:02}"), i)).collect();
+        assert!(gone_roots(&many).ends_with("d09 … and 2 more"));
+    }
 
     const DAY: i64 = 86_400;
     const NOW: i64 = 1_800_000_000;

@@ -4,7 +4,7 @@
 
 use mm_core::Config;
 
-use crate::error::Result;
+use crate::error::{AdminError, Result};
 use crate::output;
 
 #[derive(Debug, clap::Args)]
@@ -29,6 +29,64 @@ pub enum LocksCmd {
     },
 }
 
+/// Locks no category names: the jobs that run once for everything.
+const JOB_LOCKS: [&str; 4] = [
+    "update-mirrorlist-server",
+    "mm_sync_out",
+    "publiclist",
+    "crawler-propagation",
+];
+
+/// A lock name some job takes: holding any other name keeps nothing from running, which
+/// during maintenance is worse than an error.
+fn check_name(cfg: &Config, name: &str) -> Result<()> {
+    if JOB_LOCKS.contains(&name) {
+        return Ok(());
+    }
+    let forms = "job locks are umdl-<category>, crawler-<category> (the category's slug: Fedora Linux → fedora-linux), update-mirrorlist-server, mm_sync_out, publiclist, crawler-propagation";
+    let Some((prefix, cat)) = ["umdl-", "crawler-"]
+        .iter()
+        .find_map(|p| name.strip_prefix(p).map(|rest| (*p, rest)))
+    else {
+        return Err(AdminError::Invalid(format!(
+            "no job takes a lock named {name:?}: {forms}"
+        )));
+    };
+    let slug = mm_core::lock::slug(cat);
+    if slug != cat || slug.is_empty() {
+        return Err(AdminError::Invalid(format!(
+            "no job takes a lock named {name:?}: lock names use the category's slug ({prefix}{slug})"
+        )));
+    }
+    // With a database at hand, the category must exist; without one (a lock-only config,
+    // a database outage during maintenance) the form alone is checked.
+    let Ok(mut conn) = mm_core::db::open(&cfg.database_url()) else {
+        return Ok(());
+    };
+    use diesel::prelude::*;
+    use mm_core::schema::category;
+    let names: Vec<String> = category::table
+        .select(category::name)
+        .order(category::name)
+        .load(&mut conn)?;
+    if names.iter().any(|n| mm_core::lock::slug(n) == slug) {
+        return Ok(());
+    }
+    let known: Vec<String> = names
+        .iter()
+        .map(|n| format!("{prefix}{}", mm_core::lock::slug(n)))
+        .collect();
+    Err(AdminError::Invalid(format!(
+        "no category's slug is {slug:?}: this database's {} locks are {}",
+        prefix.trim_end_matches('-'),
+        if known.is_empty() {
+            "none (no categories)".to_string()
+        } else {
+            known.join(", ")
+        }
+    )))
+}
+
 pub fn run(cfg: &Config, opts: &Opts) -> Result<()> {
     if let Some(LocksCmd::Hold {
         name,
@@ -36,6 +94,7 @@ pub fn run(cfg: &Config, opts: &Opts) -> Result<()> {
         wait,
     }) = &opts.action
     {
+        check_name(cfg, name)?;
         let guard = mm_core::lock::acquire(&cfg.lock_dir, name, *wait)?;
         output::write_stdout(&format!(
             "holding {} (pid {})\n",

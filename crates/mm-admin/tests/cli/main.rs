@@ -3,6 +3,7 @@
 
 mod closed_stdout;
 mod edits;
+mod locks;
 mod publiclist;
 
 use mm_testkit::TestDb;
