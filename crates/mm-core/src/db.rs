@@ -276,9 +276,10 @@ pub fn redact(url: &str) -> String {
     out
 }
 
-/// Connect for a job: the database must have our schema (a mistyped URL or a new SQLite
-/// file fails here, naming the database, instead of at the first query). Pending
-/// migrations are logged as a warning. `db migrate`/`db adopt` use [`connect`].
+/// Connect for a job: the database must have our schema, recorded by our migrations or
+/// MirrorManager2's own (a mistyped URL or a new SQLite file fails here, naming the
+/// database, instead of at the first query). Pending migrations are logged as a warning.
+/// `db migrate`/`db adopt`/`db check` use [`connect`].
 pub fn open(url: &str) -> Result<DbConn, DbError> {
     if let Some(path) = sqlite_path(url)
         && path != ":memory:"
@@ -289,6 +290,10 @@ pub fn open(url: &str) -> Result<DbConn, DbError> {
     }
     let mut conn = connect(url)?;
     if !has_migrations_table(&mut conn)? {
+        // An MM2 database not adopted yet works as it is (`db adopt` records it).
+        if has_table(&mut conn, "category")? && has_table(&mut conn, "host")? {
+            return Ok(conn);
+        }
         return Err(DbError::NoSchema { url: redact(url) });
     }
     let pending = pending(&mut conn)?;
@@ -318,13 +323,18 @@ pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
 
 /// Whether the database has diesel's migration bookkeeping table.
 pub fn has_migrations_table(conn: &mut DbConn) -> Result<bool, DbError> {
+    has_table(conn, MIGRATIONS_TABLE)
+}
+
+/// Does table `name` (a plain identifier) exist?
+fn has_table(conn: &mut DbConn, name: &str) -> Result<bool, DbError> {
     let sql = match conn {
         DbConn::Pg(_) => format!(
             "SELECT COUNT(*) AS n FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_name = '{MIGRATIONS_TABLE}'"
+             WHERE table_schema = current_schema() AND table_name = '{name}'"
         ),
         DbConn::Sqlite(_) => format!(
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '{MIGRATIONS_TABLE}'"
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '{name}'"
         ),
     };
     let n = match conn {
@@ -562,6 +572,13 @@ mod tests {
         assert!(e.contains("has no MirrorManager schema"), "{e}");
         migrate(&mut conn).unwrap();
         open(&url).unwrap();
+        // An MM2 database that was not adopted (no migrations table) works as it is.
+        let mm2 = format!("sqlite://{}/mm2.db", dir.path().display());
+        connect(&mm2)
+            .unwrap()
+            .batch_execute("CREATE TABLE category (id INTEGER); CREATE TABLE host (id INTEGER);")
+            .unwrap();
+        open(&mm2).unwrap();
     }
 
     #[test]

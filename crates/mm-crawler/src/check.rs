@@ -1,9 +1,14 @@
-//! Checking one category of one mirror: rsync (one recursive listing) or HTTP(S) (HEAD per
-//! recorded file, GET + SHA256 of repomd.xml). Produces a verdict per directory.
+//! Checking one category of one mirror: rsync (one recursive listing), HTTP(S) (HEAD per
+//! recorded file, GET + SHA256 of repomd.xml) or FTP (LIST per directory). Produces a
+//! verdict per directory.
+//!
+//! Every request (and rsync) ends at the earlier of the host and the global deadline; one
+//! cut there ends the check with [`CheckError::Timeout`] (host) or [`CheckError::Stopped`]
+//! (global, or SIGTERM/SIGINT), never as an error of the mirror.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -76,7 +81,8 @@ pub struct CheckCtx {
     pub host_deadline: Instant,
     pub global_deadline: Instant,
     pub connect_timeout: Duration,
-    /// Longest one request may take; each request is also cut at the host deadline.
+    /// Longest one request may take; each request is also cut at the host and the global
+    /// deadline.
     pub request_timeout: Duration,
     pub rsync_parameters: Vec<String>,
     /// Only check `repodata` directories.
@@ -90,7 +96,24 @@ impl CheckCtx {
         self.stop.load(Ordering::Relaxed)
     }
 
-    fn check_time(&self) -> Result<(), CheckError> {
+    /// The earlier of the host and the global deadline: no request or rsync outlives it.
+    pub fn deadline(&self) -> Instant {
+        self.host_deadline.min(self.global_deadline)
+    }
+
+    /// What reaching [`CheckCtx::deadline`] means: [`CheckError::Stopped`] when it is the
+    /// global one (or the run is stopping), else [`CheckError::Timeout`].
+    fn deadline_error(&self) -> CheckError {
+        if self.global_deadline <= self.host_deadline || self.stopping() {
+            CheckError::Stopped
+        } else {
+            CheckError::Timeout
+        }
+    }
+
+    /// `Err` once the global deadline passed or the run is stopping ([`CheckError::Stopped`])
+    /// or the host deadline passed ([`CheckError::Timeout`]).
+    pub fn check_time(&self) -> Result<(), CheckError> {
         let now = Instant::now();
         if now >= self.global_deadline || self.stopping() {
             return Err(CheckError::Stopped);
@@ -99,6 +122,16 @@ impl CheckCtx {
             return Err(CheckError::Timeout);
         }
         Ok(())
+    }
+
+    /// How long the next request may take: `request_timeout`, cut at the deadline.
+    fn limit(&self) -> Result<Duration, CheckError> {
+        self.check_time()?;
+        let left = self.deadline().saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(self.deadline_error());
+        }
+        Ok(left.min(self.request_timeout))
     }
 
     fn wants(&self, d: &DirData) -> bool {
@@ -207,24 +240,15 @@ pub fn rsync(
         let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut s);
         s
     });
-    let deadline = ctx.host_deadline.min(ctx.global_deadline);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(st)) => break st,
-            Ok(None) if Instant::now() >= deadline || ctx.stopping() => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let _ = reader.join();
-                let _ = err_reader.join();
+    let status = match wait_or_kill(&mut child, ctx) {
+        Ok(st) => st,
+        Err(e) => {
+            let _ = reader.join();
+            let _ = err_reader.join();
+            if matches!(e, CheckError::Timeout | CheckError::Stopped) {
                 notes.push(format!("rsync {url}: killed at the deadline"));
-                return Err(if Instant::now() >= ctx.global_deadline || ctx.stopping() {
-                    CheckError::Stopped
-                } else {
-                    CheckError::Timeout
-                });
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => return Err(CheckError::Failed(format!("rsync: {e}"))),
+            return Err(e);
         }
     };
     let seen = reader
@@ -258,6 +282,27 @@ pub fn rsync(
         .map(|(i, d)| ctx.wants(d).then(|| seen.judge(&cat.expected, i, d, notes)))
         .collect();
     Ok(out)
+}
+
+/// Wait for an rsync child; kill it at the deadline ([`CheckCtx::deadline`]) or when the run
+/// stops, and say which of the two ended it.
+fn wait_or_kill(child: &mut Child, ctx: &CheckCtx) -> Result<ExitStatus, CheckError> {
+    loop {
+        match child.try_wait() {
+            Ok(Some(st)) => return Ok(st),
+            Ok(None) if Instant::now() >= ctx.deadline() || ctx.stopping() => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(ctx.deadline_error());
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(CheckError::Failed(format!("rsync: {e}")));
+            }
+        }
+    }
 }
 
 /// An HTTP client for one host (keeps its connection alive between requests).
@@ -301,7 +346,7 @@ fn join_url(base: &str, rel: &str, name: &str) -> String {
 }
 
 /// The result of one HTTP request, after bounded retries of transient errors.
-enum Http {
+pub(crate) enum Http {
     Status(u16, Option<u64>, Option<Vec<u8>>),
     Transport(String),
 }
@@ -333,23 +378,32 @@ fn resolve_location(from: &str, loc: &str) -> Option<String> {
 }
 
 /// A request that follows redirects within the same mirror (at most [`MAX_REDIRECTS`]); a
-/// redirect off the mirror is not followed and its 3xx status is the answer.
-fn request(agent: &ureq::Agent, method: &str, url: &str, ctx: &CheckCtx) -> Http {
+/// redirect off the mirror is not followed and its 3xx status is the answer. `Err` when the
+/// host deadline ([`CheckError::Timeout`]) or the global one ([`CheckError::Stopped`]) cut
+/// it: that is the host's outcome, not an answer of the mirror.
+pub(crate) fn request(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    ctx: &CheckCtx,
+) -> Result<Http, CheckError> {
     let mut url = url.to_string();
     for _ in 0..=MAX_REDIRECTS {
-        match request_once(agent, method, &url, ctx) {
+        match request_once(agent, method, &url, ctx)? {
             (Http::Status(s @ 300..=399, len, body), Some(loc)) => {
                 match resolve_location(&url, &loc) {
                     Some(next) if origin(&next).is_some() && origin(&next) == origin(&url) => {
                         url = next
                     }
-                    _ => return Http::Status(s, len, body),
+                    _ => return Ok(Http::Status(s, len, body)),
                 }
             }
-            (other, _) => return other,
+            (other, _) => return Ok(other),
         }
     }
-    Http::Transport(format!("more than {MAX_REDIRECTS} redirects from {url}"))
+    Ok(Http::Transport(format!(
+        "more than {MAX_REDIRECTS} redirects from {url}"
+    )))
 }
 
 fn request_once(
@@ -357,33 +411,43 @@ fn request_once(
     method: &str,
     url: &str,
     ctx: &CheckCtx,
-) -> (Http, Option<String>) {
+) -> Result<(Http, Option<String>), CheckError> {
     let mut delay = Duration::from_millis(200);
     let mut last = String::new();
     for attempt in 0..3 {
         if attempt > 0 {
-            if Instant::now() + delay >= ctx.host_deadline {
+            if Instant::now() + delay >= ctx.deadline() {
                 break;
             }
             std::thread::sleep(delay);
             delay *= 4;
         }
-        // never let one request outlive the host's deadline
-        let left = ctx.host_deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            last = "host deadline reached".into();
-            break;
-        }
-        let limit = Some(left.min(ctx.request_timeout));
+        // never let one request outlive the host's or the run's deadline
+        let limit = ctx.limit()?;
+        let cut_at_deadline = limit < ctx.request_timeout;
         let res = if method == "HEAD" {
             agent
                 .head(url)
                 .config()
-                .timeout_global(limit)
+                .timeout_global(Some(limit))
                 .build()
                 .call()
         } else {
-            agent.get(url).config().timeout_global(limit).build().call()
+            agent
+                .get(url)
+                .config()
+                .timeout_global(Some(limit))
+                .build()
+                .call()
+        };
+        // a request that ran into the deadline tells nothing about the mirror: the deadline
+        // is the outcome
+        let at_deadline = |e: &ureq::Error| -> Result<(), CheckError> {
+            ctx.check_time()?;
+            if cut_at_deadline && matches!(e, ureq::Error::Timeout(_)) {
+                return Err(ctx.deadline_error());
+            }
+            Ok(())
         };
         match res {
             Ok(mut resp) => {
@@ -411,6 +475,7 @@ fn request_once(
                     {
                         Ok(b) => Some(b),
                         Err(e) => {
+                            at_deadline(&e)?;
                             last = e.to_string();
                             continue;
                         }
@@ -418,12 +483,15 @@ fn request_once(
                 } else {
                     None
                 };
-                return (Http::Status(status, len, body), location);
+                return Ok((Http::Status(status, len, body), location));
             }
-            Err(e) => last = e.to_string(),
+            Err(e) => {
+                at_deadline(&e)?;
+                last = e.to_string();
+            }
         }
     }
-    (Http::Transport(last), None)
+    Ok((Http::Transport(last), None))
 }
 
 /// Check a category over HTTP(S).
@@ -436,7 +504,7 @@ pub fn http(
     ctx.check_time()?;
     let agent = agent(ctx);
     // the category top must answer at all, else the protocol is unavailable
-    match request(&agent, "HEAD", &join_url(base, "", ""), ctx) {
+    match request(&agent, "HEAD", &join_url(base, "", ""), ctx)? {
         Http::Transport(e) => return Err(CheckError::Unavailable(format!("{base}: {e}"))),
         Http::Status(s, _, _) if s >= 500 => {
             return Err(CheckError::Unavailable(format!("{base}: HTTP {s}")));
@@ -450,7 +518,7 @@ pub fn http(
             continue;
         }
         ctx.check_time()?;
-        out.push(Some(http_dir(&agent, base, d, ctx, notes)));
+        out.push(Some(http_dir(&agent, base, d, ctx, notes)?));
     }
     Ok(out)
 }
@@ -461,11 +529,11 @@ fn http_dir(
     d: &DirData,
     ctx: &CheckCtx,
     notes: &mut Vec<Note>,
-) -> Verdict {
+) -> Result<Verdict, CheckError> {
     // cheap check first: a repodata directory is judged by its repomd.xml's hash
     if let Some(want) = &d.repomd_sha256 {
         let url = join_url(base, &d.rel, "repomd.xml");
-        return match request(agent, "GET", &url, ctx) {
+        return Ok(match request(agent, "GET", &url, ctx)? {
             Http::Status(200, _, Some(body)) => {
                 let got = hex::encode(sha2::Sha256::digest(&body));
                 if &got == want {
@@ -494,11 +562,11 @@ fn http_dir(
                 notes.push(format!("{}: unknown, {e}", d.rel));
                 Verdict::Unknown
             }
-        };
+        });
     }
     for f in &d.files {
         let url = join_url(base, &d.rel, &f.name);
-        match request(agent, "HEAD", &url, ctx) {
+        match request(agent, "HEAD", &url, ctx)? {
             Http::Status(200..=299, None, _) => {}
             Http::Status(200..=299, Some(len), _) if len as i64 == f.size => {}
             Http::Status(200..=299, Some(len), _) => {
@@ -506,31 +574,29 @@ fn http_dir(
                     "{}: stale, {} has size {len}, expected {}",
                     d.rel, f.name, f.size
                 ));
-                return Verdict::Stale;
+                return Ok(Verdict::Stale);
             }
             Http::Status(404 | 410, ..) => {
                 notes.push(format!("{}: stale, {} is missing", d.rel, f.name));
-                return Verdict::Stale;
+                return Ok(Verdict::Stale);
             }
             Http::Status(403, ..) if d.readable => {
                 notes.push(format!("{}: stale, {} is forbidden", d.rel, f.name));
-                return Verdict::Stale;
+                return Ok(Verdict::Stale);
             }
             Http::Status(403, ..) => {}
             Http::Status(s, ..) => {
                 notes.push(format!("{}: unknown, {} gave HTTP {s}", d.rel, f.name));
-                return Verdict::Unknown;
+                return Ok(Verdict::Unknown);
             }
             Http::Transport(e) => {
                 notes.push(format!("{}: unknown, {}: {e}", d.rel, f.name));
-                return Verdict::Unknown;
+                return Ok(Verdict::Unknown);
             }
         }
-        if Instant::now() >= ctx.host_deadline || ctx.stopping() {
-            return Verdict::Unknown;
-        }
+        ctx.check_time()?;
     }
-    Verdict::UpToDate
+    Ok(Verdict::UpToDate)
 }
 
 /// `ftp://host[:port]/path` → (`host:port`, `path`). The path is relative to the login
@@ -554,6 +620,33 @@ fn split_ftp_url(url: &str) -> Option<(String, String)> {
     Some((hostport, path.trim_matches('/').to_string()))
 }
 
+/// Bound the control connection's next command by the request timeout and the deadline.
+fn ftp_limit(ftp: &suppaftp::FtpStream, ctx: &CheckCtx) -> Result<(), CheckError> {
+    let limit = ctx.limit()?;
+    let sock = ftp.get_ref();
+    let _ = sock.set_read_timeout(Some(limit));
+    let _ = sock.set_write_timeout(Some(limit));
+    Ok(())
+}
+
+/// After a failed command the control connection may be gone: open a new one for the next
+/// directory. False when the server cannot be reached again (the rest stays unknown).
+fn ftp_reconnect(
+    url: &str,
+    ctx: &CheckCtx,
+    conn: &mut suppaftp::FtpStream,
+    home: &mut Option<String>,
+) -> Result<bool, CheckError> {
+    match ftp_connect(url, ctx) {
+        Ok((c, _)) => *conn = c,
+        Err(e @ (CheckError::Timeout | CheckError::Stopped)) => return Err(e),
+        Err(_) => return Ok(false),
+    }
+    ftp_limit(conn, ctx)?;
+    *home = conn.pwd().ok();
+    Ok(true)
+}
+
 fn ftp_connect(url: &str, ctx: &CheckCtx) -> Result<(suppaftp::FtpStream, String), CheckError> {
     use std::net::ToSocketAddrs;
     let (hostport, base) =
@@ -563,16 +656,39 @@ fn ftp_connect(url: &str, ctx: &CheckCtx) -> Result<(suppaftp::FtpStream, String
         .map_err(|e| CheckError::Unavailable(format!("{url}: {e}")))?
         .next()
         .ok_or_else(|| CheckError::Unavailable(format!("{url}: no address")))?;
-    let mut ftp = suppaftp::FtpStream::connect_timeout(addr, ctx.connect_timeout)
-        .map_err(|e| CheckError::Unavailable(format!("{url}: {e}")))?;
-    let _ = ftp.get_ref().set_read_timeout(Some(ctx.request_timeout));
-    ftp.login("anonymous", "mirrormanager@")
-        .map_err(|e| CheckError::Unavailable(format!("{url}: login: {e}")))?;
+    let connect = ctx.limit()?.min(ctx.connect_timeout);
+    let ftp = suppaftp::FtpStream::connect_timeout(addr, connect).map_err(|e| {
+        ctx.check_time()
+            .err()
+            .unwrap_or_else(|| CheckError::Unavailable(format!("{url}: {e}")))
+    })?;
+    // data connections (LIST) get the same bounds as the control connection
+    let (connect_timeout, request_timeout, deadline) =
+        (ctx.connect_timeout, ctx.request_timeout, ctx.deadline());
+    let mut ftp = ftp.passive_stream_builder(move |addr| {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let limit = left.min(request_timeout).max(Duration::from_millis(1));
+        let s = std::net::TcpStream::connect_timeout(&addr, limit.min(connect_timeout))
+            .map_err(suppaftp::FtpError::ConnectionError)?;
+        let _ = s.set_read_timeout(Some(limit));
+        let _ = s.set_write_timeout(Some(limit));
+        Ok(s)
+    });
+    ftp_limit(&ftp, ctx)?;
+    ftp.login("anonymous", "mirrormanager@").map_err(|e| {
+        ctx.check_time()
+            .err()
+            .unwrap_or_else(|| CheckError::Unavailable(format!("{url}: login: {e}")))
+    })?;
     Ok((ftp, base))
 }
 
-/// Check a category over FTP: one LIST per directory on one control connection; names
-/// and sizes compared; 550/450 (no such directory) counts as an empty directory.
+/// Check a category over FTP: one LIST per directory with recorded files on one control
+/// connection, names and sizes compared; 550/450 (no such directory) counts as an empty
+/// directory. A directory without recorded files is asked for with CWD (no data
+/// connection): up to date when the mirror has it, stale when CWD answers 550/450 (some
+/// servers, vsftpd among them, answer LIST of a missing directory with an empty listing,
+/// so only CWD tells).
 pub fn ftp(
     url: &str,
     cat: &Arc<CategoryData>,
@@ -581,23 +697,61 @@ pub fn ftp(
 ) -> Result<Verdicts, CheckError> {
     ctx.check_time()?;
     let (mut conn, base) = ftp_connect(url, ctx)?;
+    // CWD back here after a directory was found with CWD (paths are relative to it)
+    let mut home = {
+        ftp_limit(&conn, ctx)?;
+        conn.pwd().ok()
+    };
     let mut out = Vec::with_capacity(cat.dirs.len());
     for d in &cat.dirs {
-        if !ctx.wants(d) || d.files.is_empty() {
-            out.push(if ctx.wants(d) {
-                Some(Verdict::UpToDate)
-            } else {
-                None
-            });
+        if !ctx.wants(d) {
+            out.push(None);
             continue;
         }
-        ctx.check_time()?;
+        ftp_limit(&conn, ctx)?;
         let path = match (base.is_empty(), d.rel.is_empty()) {
             (true, true) => ".".to_string(),
             (true, false) => format!("{}/", d.rel),
             (false, true) => format!("{base}/"),
             (false, false) => format!("{base}/{}/", d.rel),
         };
+        if d.files.is_empty() {
+            // the top answered the login already; without PWD there is no way back from a
+            // CWD; a directory the master cannot read may well be closed on the mirror too
+            let Some(h) = home.as_deref().filter(|_| !d.rel.is_empty() && d.readable) else {
+                out.push(Some(Verdict::UpToDate));
+                continue;
+            };
+            let verdict = match conn.cwd(path.trim_end_matches('/')) {
+                Ok(()) => conn
+                    .cwd(h)
+                    .map(|()| Verdict::UpToDate)
+                    .map_err(|e| e.to_string()),
+                Err(suppaftp::FtpError::UnexpectedResponse(r))
+                    if matches!(r.status.code(), 450 | 550) =>
+                {
+                    notes.push(format!(
+                        "{}: stale, the directory is missing (CWD: {})",
+                        d.rel,
+                        r.status.code()
+                    ));
+                    Ok(Verdict::Stale)
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            match verdict {
+                Ok(v) => out.push(Some(v)),
+                Err(e) => {
+                    ctx.check_time()?;
+                    notes.push(format!("{}: unknown, CWD failed: {e}", d.rel));
+                    out.push(Some(Verdict::Unknown));
+                    if !ftp_reconnect(url, ctx, &mut conn, &mut home)? {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
         let listing: Result<HashMap<String, (usize, bool)>, String> = match conn.list(Some(&path)) {
             Ok(lines) => Ok(lines
                 .iter()
@@ -614,12 +768,11 @@ pub fn ftp(
         let listing = match listing {
             Ok(l) => l,
             Err(e) => {
+                ctx.check_time()?;
                 notes.push(format!("{}: unknown, LIST failed: {e}", d.rel));
                 out.push(Some(Verdict::Unknown));
-                // the control connection may be gone: open a new one for the next directory
-                match ftp_connect(url, ctx) {
-                    Ok((c, _)) => conn = c,
-                    Err(_) => break,
+                if !ftp_reconnect(url, ctx, &mut conn, &mut home)? {
+                    break;
                 }
                 continue;
             }
@@ -654,6 +807,7 @@ pub fn ftp(
 
 /// `--canary`: does the category's base URL answer at all?
 pub fn canary(url: &str, ctx: &CheckCtx) -> Result<(), CheckError> {
+    ctx.check_time()?;
     if url.starts_with("ftp://") {
         let (mut conn, _) = ftp_connect(url, ctx)?;
         let _ = conn.quit();
@@ -665,22 +819,31 @@ pub fn canary(url: &str, ctx: &CheckCtx) -> Result<(), CheckError> {
         } else {
             format!("{url}/")
         };
-        let out = Command::new("rsync")
+        let mut child = Command::new("rsync")
             .arg("--list-only")
             .args(&ctx.rsync_parameters)
             .arg(&url)
             .env("LC_ALL", "C")
-            .output()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
             .map_err(|e| CheckError::Failed(format!("cannot run rsync: {e}")))?;
-        return match out.status.code() {
-            Some(0) if !out.stdout.is_empty() => Ok(()),
+        let mut stdout = child.stdout.take().expect("piped");
+        let reader = std::thread::spawn(move || {
+            std::io::copy(&mut stdout, &mut std::io::sink()).unwrap_or(0)
+        });
+        let status = wait_or_kill(&mut child, ctx);
+        let listed = reader.join().unwrap_or(0);
+        return match status?.code() {
+            Some(0) if listed > 0 => Ok(()),
             Some(c) => Err(CheckError::Unavailable(format!(
                 "rsync {url}: exit code {c}"
             ))),
             None => Err(CheckError::Failed(format!("rsync {url}: killed"))),
         };
     }
-    match request(&agent(ctx), "HEAD", &join_url(url, "", ""), ctx) {
+    match request(&agent(ctx), "HEAD", &join_url(url, "", ""), ctx)? {
         Http::Status(s, ..) if s < 400 => Ok(()),
         Http::Status(s, ..) => Err(CheckError::Unavailable(format!("{url}: HTTP {s}"))),
         Http::Transport(e) => Err(CheckError::Unavailable(format!("{url}: {e}"))),

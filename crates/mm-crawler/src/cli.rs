@@ -38,6 +38,9 @@ pub struct PropagationArgs {
     /// Print the counts without storing them
     #[arg(long)]
     pub dry_run: bool,
+    /// Wait for a running propagation report's lock instead of exiting with code 3
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -69,11 +72,12 @@ pub struct CrawlArgs {
     /// Also crawl disabled hosts and hosts of disabled sites
     #[arg(long)]
     pub include_disabled: bool,
-    /// Stop starting work after MIN minutes [default: crawler.global_timeout_minutes]
-    #[arg(long, value_name = "MIN")]
-    pub global_timeout: Option<u64>,
-    /// Give each host at most MIN minutes [default: crawler.host_timeout_minutes]
-    #[arg(long, value_name = "MIN")]
+    /// Stop the whole run after MIN minutes (> 0; hosts still being crawled are left
+    /// unchanged) [default: crawler.global_timeout_minutes]
+    #[arg(long, value_name = "MIN", value_parser = crate::parse_minutes)]
+    pub global_timeout: Option<f64>,
+    /// Give each host at most MIN minutes (> 0) [default: crawler.host_timeout_minutes]
+    #[arg(long, value_name = "MIN", value_parser = crate::parse_minutes)]
     pub host_timeout: Option<f64>,
     /// Exit 0 even when the crawl stops at the global timeout (failed hosts are still counted)
     #[arg(long)]

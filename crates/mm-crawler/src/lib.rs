@@ -9,6 +9,11 @@
 //! files; an rsync listing is compared with that index line by line as it streams
 //! ([`listing`]), so a thread holds a few bytes per recorded file, never a listing, and
 //! memory does not grow with the number of hosts.
+//!
+//! A run holds the lock `crawler-<slug>` of every category it covers (all of them without
+//! `--category`), taken in sorted order. Every request and rsync ends at the host's
+//! deadline or the run's global one, whichever comes first; the writer does not wait for a
+//! host past the global deadline (nor after SIGTERM/SIGINT) and ends that host's log itself.
 
 pub mod check;
 pub mod cli;
@@ -46,9 +51,11 @@ pub enum CrawlError {
     #[error("crawl interrupted by a signal; results so far were written ({0})")]
     Interrupted(String),
     #[error(
-        "crawl stopped at the global timeout; results so far were written, the hosts not reached are unchanged ({0})"
+        "crawl stopped at the global timeout; results so far were written, the hosts not finished by then are unchanged ({0})"
     )]
     GlobalTimeout(String),
+    #[error("propagation report {0}; nothing was stored")]
+    PropagationStopped(String),
 }
 
 /// How long the writer waits for threads after SIGTERM/SIGINT before exiting.
@@ -108,7 +115,9 @@ pub struct Options {
     pub continents: Vec<String>,
     pub include_private: bool,
     pub include_disabled: bool,
-    pub global_timeout_minutes: Option<u64>,
+    /// `--global-timeout` (fractions of a minute allowed; more than 0).
+    pub global_timeout_minutes: Option<f64>,
+    /// `--host-timeout` (fractions of a minute allowed; more than 0).
     pub host_timeout_minutes: Option<f64>,
     pub no_fail: bool,
     pub dry_run: bool,
@@ -126,6 +135,25 @@ pub fn parse_fraction(s: &str) -> Result<(usize, usize), String> {
         return Err(format!("{s:?}: need 1 <= k <= n"));
     }
     Ok((k, n))
+}
+
+/// Longest `--host-timeout`/`--global-timeout` taken (about 19 years): beyond it the deadline
+/// would not fit an `Instant`.
+const MAX_TIMEOUT_MINUTES: f64 = 10_000_000.0;
+
+/// Parse a timeout in minutes for `--host-timeout` and `--global-timeout`: more than 0,
+/// fractions allowed (`0.5`).
+pub fn parse_minutes(s: &str) -> Result<f64, String> {
+    let m: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of minutes"))?;
+    if !(m > 0.0 && m <= MAX_TIMEOUT_MINUTES) {
+        return Err(format!(
+            "{s:?}: need more than 0 and at most {MAX_TIMEOUT_MINUTES} minutes"
+        ));
+    }
+    Ok(m)
 }
 
 /// How a host's crawl ended (MM2's statuses).
@@ -183,15 +211,58 @@ pub struct Totals {
     pub failure: usize,
     pub timeout: usize,
     pub unknown: usize,
+    /// Hosts disabled for their country (DISABLE).
     pub disabled: usize,
+    /// Failed or timed-out hosts this run disabled (`crawler.auto_disable_after` reached);
+    /// also counted as failed or timed out.
+    pub auto_disabled: usize,
+    /// The failed and timed-out hosts: id, name, timed out.
+    pub failed_hosts: Vec<(i32, String, bool)>,
+}
+
+/// Hosts named in [`Totals::failed_line`] before `… and N more`.
+const MAX_NAMED_FAILURES: usize = 20;
+
+impl Totals {
+    /// `failed: a.example (3), b.example (5, timed out), … and N more` (the first
+    /// [`MAX_NAMED_FAILURES`] by id); `None` when no host failed or timed out.
+    pub fn failed_line(&self) -> Option<String> {
+        if self.failed_hosts.is_empty() {
+            return None;
+        }
+        let mut hosts: Vec<&(i32, String, bool)> = self.failed_hosts.iter().collect();
+        hosts.sort_by_key(|h| h.0);
+        let named: Vec<String> = hosts
+            .iter()
+            .take(MAX_NAMED_FAILURES)
+            .map(|(id, name, timed_out)| {
+                if *timed_out {
+                    format!("{name} ({id}, timed out)")
+                } else {
+                    format!("{name} ({id})")
+                }
+            })
+            .collect();
+        let mut line = format!("failed: {}", named.join(", "));
+        if hosts.len() > MAX_NAMED_FAILURES {
+            line += &format!(", … and {} more", hosts.len() - MAX_NAMED_FAILURES);
+        }
+        Some(line)
+    }
 }
 
 impl std::fmt::Display for Totals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} hosts: {} ok, {} failed, {} timed out, {} unknown, {} disabled",
-            self.hosts, self.ok, self.failure, self.timeout, self.unknown, self.disabled
+            "{} hosts: {} ok, {} failed, {} timed out, {} unknown, {} disabled, {} auto-disabled",
+            self.hosts,
+            self.ok,
+            self.failure,
+            self.timeout,
+            self.unknown,
+            self.disabled,
+            self.auto_disabled
         )
     }
 }
@@ -227,7 +298,101 @@ fn continent_ok(continent: Option<&str>, wanted: &[String]) -> bool {
         && !excl.iter().any(|w| w[1..].eq_ignore_ascii_case(c))
 }
 
-/// Select the hosts to crawl (slowest first), with their categories and URLs.
+/// The categories a crawl covers, as (id, name): those named (each must exist), else every
+/// category.
+pub fn resolve_categories(
+    conn: &mut DbConn,
+    names: &[String],
+) -> Result<Vec<(i32, String)>, CrawlError> {
+    if names.is_empty() {
+        return Ok(category::table
+            .select((category::id, category::name))
+            .order(category::name)
+            .load(conn)?);
+    }
+    let mut out: Vec<(i32, String)> = Vec::with_capacity(names.len());
+    for name in names {
+        let id: Option<i32> = category::table
+            .filter(category::name.eq(name))
+            .select(category::id)
+            .first(conn)
+            .optional()?;
+        let id = id.ok_or_else(|| CrawlError::Usage(format!("no category named {name:?}")))?;
+        if !out.iter().any(|c| c.0 == id) {
+            out.push((id, name.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// A host as selection sees it.
+struct HostRow {
+    id: i32,
+    name: String,
+    country: String,
+    user_active: bool,
+    admin_active: bool,
+    private: bool,
+    disable_reason: Option<String>,
+    last_duration: Option<i64>,
+    site_user_active: bool,
+    site_admin_active: bool,
+    site_private: bool,
+}
+
+impl HostRow {
+    fn enabled(&self) -> bool {
+        self.user_active && self.admin_active && self.site_user_active && self.site_admin_active
+    }
+
+    fn public(&self) -> bool {
+        !self.private && !self.site_private
+    }
+}
+
+/// Why a host asked for with `--host` is not selected, in one line.
+fn why_not_selected(r: &HostRow, opts: &Options, stage: &str) -> String {
+    let mut why = Vec::new();
+    if !opts.include_disabled && !r.enabled() {
+        let mut what = Vec::new();
+        if !r.user_active {
+            what.push(format!(
+                "the host is disabled ({})",
+                r.disable_reason.as_deref().unwrap_or("no reason recorded")
+            ));
+        }
+        if !r.admin_active {
+            what.push("an admin disabled the host".to_string());
+        }
+        if !(r.site_user_active && r.site_admin_active) {
+            what.push("its site is disabled".to_string());
+        }
+        let lift = if r.admin_active && r.site_user_active && r.site_admin_active {
+            " and an OK crawl re-enables it"
+        } else {
+            " (an OK crawl re-enables only a host the crawler or its user disabled)"
+        };
+        why.push(format!(
+            "{}; --include-disabled crawls it{lift}",
+            what.join(", ")
+        ));
+    }
+    if !opts.include_private && !r.public() {
+        let what = if r.private {
+            "the host is private"
+        } else {
+            "its site is private"
+        };
+        why.push(format!("{what}; --include-private crawls it"));
+    }
+    if why.is_empty() {
+        why.push(stage.to_string());
+    }
+    why.join("; ")
+}
+
+/// Select the hosts to crawl (slowest first), with their categories and URLs. Each
+/// `--host` id that is not selected gets a warning saying why.
 pub fn select_hosts(
     conn: &mut DbConn,
     config: &Config,
@@ -241,20 +406,22 @@ pub fn select_hosts(
         })?;
         Some(read_country_continents(path)?)
     };
-    /// id, name, country, user/admin active, private, last duration, site user/admin active, private
-    type HostRow = (
+    /// id, name, country, user/admin active, private, disable reason, last duration,
+    /// site user/admin active, private
+    type Row = (
         i32,
         String,
         String,
         bool,
         bool,
         bool,
+        Option<String>,
         Option<i64>,
         bool,
         bool,
         bool,
     );
-    let rows: Vec<HostRow> = host::table
+    let rows: Vec<Row> = host::table
         .inner_join(site::table)
         .select((
             host::id,
@@ -263,51 +430,91 @@ pub fn select_hosts(
             host::user_active,
             host::admin_active,
             host::private,
+            host::disable_reason,
             host::last_crawl_duration,
             site::user_active,
             site::admin_active,
             site::private,
         ))
         .load(conn)?;
-    let mut hosts: Vec<(i32, String, String, i64)> = rows
+    let rows: Vec<HostRow> = rows
         .into_iter()
-        .filter(|r| opts.include_disabled || (r.3 && r.4 && r.7 && r.8))
-        .filter(|r| opts.include_private || !(r.5 || r.9))
-        .filter(|r| opts.hosts.is_empty() || opts.hosts.contains(&r.0))
-        .filter(|r| opts.startid.is_none_or(|s| r.0 >= s))
-        .filter(|r| opts.stopid.is_none_or(|s| r.0 < s))
-        .filter(|r| {
-            continents.as_ref().is_none_or(|m| {
-                continent_ok(
-                    m.get(&r.2.to_ascii_uppercase()).map(String::as_str),
-                    &opts.continents,
-                )
-            })
+        .map(|r| HostRow {
+            id: r.0,
+            name: r.1,
+            country: r.2,
+            user_active: r.3,
+            admin_active: r.4,
+            private: r.5,
+            disable_reason: r.6,
+            last_duration: r.7,
+            site_user_active: r.8,
+            site_admin_active: r.9,
+            site_private: r.10,
         })
-        .map(|r| (r.0, r.1, r.2, r.6.unwrap_or(0)))
         .collect();
+    // why each --host id was left out, by the stage that dropped it
+    let mut dropped: HashMap<i32, String> = HashMap::new();
+    let mut hosts: Vec<(i32, String, String, i64)> = Vec::new();
+    for r in &rows {
+        if !opts.hosts.is_empty() && !opts.hosts.contains(&r.id) {
+            continue;
+        }
+        let stage = if !(opts.include_disabled || r.enabled())
+            || !(opts.include_private || r.public())
+        {
+            Some(String::new())
+        } else if opts.startid.is_some_and(|s| r.id < s) || opts.stopid.is_some_and(|s| r.id >= s) {
+            Some("outside --startid/--stopid".to_string())
+        } else if continents.as_ref().is_some_and(|m| {
+            !continent_ok(
+                m.get(&r.country.to_ascii_uppercase()).map(String::as_str),
+                &opts.continents,
+            )
+        }) {
+            Some(format!(
+                "country {} is not on the chosen continents",
+                r.country
+            ))
+        } else {
+            None
+        };
+        match stage {
+            Some(stage) => {
+                dropped.insert(r.id, why_not_selected(r, opts, &stage));
+            }
+            None => hosts.push((
+                r.id,
+                r.name.clone(),
+                r.country.clone(),
+                r.last_duration.unwrap_or(0),
+            )),
+        }
+    }
     if let Some((k, n)) = opts.fraction {
         let mut ids: Vec<i32> = hosts.iter().map(|h| h.0).collect();
         ids.sort_unstable();
         let len = ids.len();
         let (start, end) = ((k - 1) * len / n, k * len / n);
         let slice: HashSet<i32> = ids[start..end].iter().copied().collect();
-        hosts.retain(|h| slice.contains(&h.0));
+        hosts.retain(|h| {
+            let keep = slice.contains(&h.0);
+            if !keep {
+                dropped.insert(h.0, format!("not in the --fraction {k}:{n} slice"));
+            }
+            keep
+        });
     }
     hosts.sort_by(|a, b| b.3.cmp(&a.3).then(a.0.cmp(&b.0)));
     let wanted_cats: Option<HashSet<i32>> = if opts.categories.is_empty() {
         None
     } else {
-        let mut ids = HashSet::new();
-        for name in &opts.categories {
-            let id: Option<i32> = category::table
-                .filter(category::name.eq(name))
-                .select(category::id)
-                .first(conn)
-                .optional()?;
-            ids.insert(id.ok_or_else(|| CrawlError::Usage(format!("no category named {name:?}")))?);
-        }
-        Some(ids)
+        Some(
+            resolve_categories(conn, &opts.categories)?
+                .into_iter()
+                .map(|c| c.0)
+                .collect(),
+        )
     };
     let host_ids: Vec<i32> = hosts.iter().map(|h| h.0).collect();
     let mut hcs: HashMap<i32, Vec<HostCat>> = HashMap::new();
@@ -349,7 +556,7 @@ pub fn select_hosts(
             });
         }
     }
-    Ok(hosts
+    let jobs: Vec<HostJob> = hosts
         .into_iter()
         .map(|(id, name, country, _)| HostJob {
             id,
@@ -357,8 +564,36 @@ pub fn select_hosts(
             country,
             categories: hcs.remove(&id).unwrap_or_default(),
         })
-        .filter(|h| !h.categories.is_empty())
-        .collect())
+        .filter(|h| {
+            if h.categories.is_empty() {
+                let why = if opts.categories.is_empty() {
+                    "it carries no category".to_string()
+                } else {
+                    format!(
+                        "it carries none of the chosen categories ({})",
+                        opts.categories.join(", ")
+                    )
+                };
+                dropped.insert(h.id, why);
+            }
+            !h.categories.is_empty()
+        })
+        .collect();
+    let mut warned = HashSet::new();
+    for &id in &opts.hosts {
+        if !warned.insert(id) || jobs.iter().any(|j| j.id == id) {
+            continue;
+        }
+        match rows.iter().find(|r| r.id == id) {
+            None => log::warn!("--host {id}: no such host"),
+            Some(r) => log::warn!(
+                "--host {id} ({}): not crawled: {}",
+                r.name,
+                dropped.get(&id).map_or("not selected", String::as_str)
+            ),
+        }
+    }
+    Ok(jobs)
 }
 
 /// rsync first, then HTTP(S), then FTP, then anything else.
@@ -468,27 +703,29 @@ pub fn load_categories(
     Ok(out)
 }
 
-/// Crawl one host: its categories one after another.
+/// Crawl one host: its categories one after another. The host is in `running` while it is
+/// crawled; see [`InProgress`].
 pub fn crawl_host(
     job: &HostJob,
     cats: &HashMap<i32, Arc<CategoryData>>,
     config: &Config,
     opts: &Options,
     global_deadline: Instant,
+    running: &InProgress,
     tx: &mpsc::Sender<Msg>,
 ) -> HostStatus {
     let started = Instant::now();
     let minutes = opts
         .host_timeout_minutes
         .unwrap_or(config.crawler.host_timeout_minutes as f64);
-    let host_timeout = Duration::from_secs_f64(60.0 * minutes.max(0.0));
-    let mut log = HostLog::open(config, job.id);
+    let host_timeout = Duration::from_secs_f64(60.0 * minutes.clamp(0.0, MAX_TIMEOUT_MINUTES));
+    let log = HostLog::open(config, job.id);
+    running.start(job.id, &log, started);
     log.line(&format!("crawl of host {} ({}) started", job.id, job.name));
-    let finish = |status: HostStatus, log: &mut HostLog, timed_out: Vec<i32>| {
-        log.line(&format!(
-            "outcome: {status:?} after {:.1}s",
-            started.elapsed().as_secs_f64()
-        ));
+    let finish = |status: HostStatus, log: &HostLog, timed_out: Vec<i32>| {
+        if running.end(job.id) {
+            log.line(&outcome_line(&status, started));
+        }
         let _ = tx.send(Msg::HostDone {
             host_id: job.id,
             status: status.clone(),
@@ -497,6 +734,8 @@ pub fn crawl_host(
         });
         status
     };
+    let all_categories = || job.categories.iter().map(|c| c.host_category_id).collect();
+    let host_timeout_note = format!("host timeout of {minutes} minutes reached");
     if config
         .embargoed_countries
         .iter()
@@ -506,7 +745,7 @@ pub fn crawl_host(
             "host is in embargoed country {}",
             job.country.to_ascii_uppercase()
         );
-        return finish(HostStatus::Disable(reason), &mut log, Vec::new());
+        return finish(HostStatus::Disable(reason), &log, Vec::new());
     }
     let ctx = CheckCtx {
         host_deadline: started + host_timeout,
@@ -525,13 +764,17 @@ pub fn crawl_host(
     let mut ok = 0usize;
     let mut failed: Vec<String> = Vec::new();
     for hc in &job.categories {
-        let now = Instant::now();
-        if now >= global_deadline || stopping() {
-            return finish(HostStatus::Unknown(stop_reason()), &mut log, Vec::new());
-        }
-        if now >= ctx.host_deadline {
-            let all = job.categories.iter().map(|c| c.host_category_id).collect();
-            return finish(HostStatus::Timeout, &mut log, all);
+        match ctx.check_time() {
+            Err(CheckError::Timeout) => {
+                log.line(&host_timeout_note);
+                return finish(HostStatus::Timeout, &log, all_categories());
+            }
+            Err(_) => {
+                let why = stop_reason();
+                log.line(&format!("stopped: {why}"));
+                return finish(HostStatus::Unknown(why), &log, Vec::new());
+            }
+            Ok(()) => {}
         }
         let Some(cat) = cats.get(&hc.category_id) else {
             continue;
@@ -546,7 +789,7 @@ pub fn crawl_host(
             failed.push(format!("{}: no URL", cat.name));
             continue;
         }
-        let mut result: Option<Result<Verdicts, CheckError>> = None;
+        let mut result: Option<(&str, Result<Verdicts, CheckError>)> = None;
         for url in &hc.urls {
             let mut notes = Vec::new();
             log.line(&format!("{}: checking {url}", cat.name));
@@ -569,15 +812,16 @@ pub fn crawl_host(
             match r {
                 Err(CheckError::Unavailable(why)) => {
                     log.line(&format!("{}: unavailable: {why}", cat.name));
-                    result = Some(Err(CheckError::Unavailable(why)));
+                    result = Some((url, Err(CheckError::Unavailable(why))));
                 }
                 other => {
-                    result = Some(other);
+                    result = Some((url, other));
                     break;
                 }
             }
         }
-        match result.expect("at least one URL") {
+        let (url, result) = result.expect("at least one URL");
+        match result {
             Ok(verdicts) => {
                 ok += 1;
                 let up = verdicts
@@ -603,11 +847,13 @@ pub fn crawl_host(
                 }
             }
             Err(CheckError::Timeout) => {
-                let all = job.categories.iter().map(|c| c.host_category_id).collect();
-                return finish(HostStatus::Timeout, &mut log, all);
+                log.line(&format!("{}: {url}: {host_timeout_note}", cat.name));
+                return finish(HostStatus::Timeout, &log, all_categories());
             }
             Err(CheckError::Stopped) => {
-                return finish(HostStatus::Unknown(stop_reason()), &mut log, Vec::new());
+                let why = stop_reason();
+                log.line(&format!("{}: {url}: stopped: {why}", cat.name));
+                return finish(HostStatus::Unknown(why), &log, Vec::new());
             }
             Err(CheckError::Unavailable(why) | CheckError::Failed(why)) => {
                 log.line(&format!("{}: failed: {why}", cat.name));
@@ -620,12 +866,22 @@ pub fn crawl_host(
     } else {
         HostStatus::Failure(failed.join("; "))
     };
-    finish(status, &mut log, Vec::new())
+    finish(status, &log, Vec::new())
 }
 
-/// The per-host log `<log_dir>/crawler/<host_id>.log` (rewritten each crawl).
-struct HostLog {
-    file: Option<std::fs::File>,
+/// The last line of a host's log.
+fn outcome_line(status: &HostStatus, started: Instant) -> String {
+    format!(
+        "outcome: {status:?} after {:.1}s",
+        started.elapsed().as_secs_f64()
+    )
+}
+
+/// The per-host log `<log_dir>/crawler/<host_id>.log` (rewritten each crawl). Clones write
+/// to the same file.
+#[derive(Debug, Clone)]
+pub struct HostLog {
+    file: Option<Arc<Mutex<std::fs::File>>>,
     host_id: i32,
 }
 
@@ -635,19 +891,53 @@ impl HostLog {
         let file = std::fs::create_dir_all(&dir)
             .and_then(|()| std::fs::File::create(dir.join(format!("{host_id}.log"))))
             .map_err(|e| log::warn!("host {host_id}: no per-host log in {}: {e}", dir.display()))
-            .ok();
+            .ok()
+            .map(|f| Arc::new(Mutex::new(f)));
         HostLog { file, host_id }
     }
 
-    fn line(&mut self, text: &str) {
+    fn line(&self, text: &str) {
         log::debug!("host {}: {text}", self.host_id);
-        if let Some(f) = &mut self.file {
+        if let Some(f) = &self.file {
+            let mut f = f.lock().unwrap_or_else(|e| e.into_inner());
             let _ = writeln!(
                 f,
                 "{} {text}",
                 chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
             );
         }
+    }
+}
+
+/// The hosts being crawled, with their logs. Whoever ends a host's crawl takes it out and
+/// writes the outcome line: its thread, or the writer when it leaves without waiting for
+/// the thread (after SIGTERM/SIGINT or at the global timeout). So each started host's log
+/// ends with exactly one outcome line, even when the process exits in the middle of a
+/// request.
+#[derive(Debug, Clone, Default)]
+pub struct InProgress(Arc<Mutex<HashMap<i32, (HostLog, Instant)>>>);
+
+impl InProgress {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<i32, (HostLog, Instant)>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn start(&self, host_id: i32, log: &HostLog, started: Instant) {
+        self.map().insert(host_id, (log.clone(), started));
+    }
+
+    /// Take a host out; `true` when it was still in (the caller writes its outcome).
+    fn end(&self, host_id: i32) -> bool {
+        self.map().remove(&host_id).is_some()
+    }
+
+    /// Take every host out and end its log with `status`; how many there were.
+    fn abandon(&self, status: &HostStatus) -> usize {
+        let left: Vec<(HostLog, Instant)> = self.map().drain().map(|(_, v)| v).collect();
+        for (log, started) in &left {
+            log.line(&outcome_line(status, *started));
+        }
+        left.len()
     }
 }
 
@@ -699,23 +989,36 @@ fn with_table_embargoes(config: &Config, conn: &mut DbConn) -> Result<Config, Cr
     Ok(config)
 }
 
-/// Run a crawl: select hosts, crawl them on `threads` threads, write as results arrive.
+/// The locks a crawl of `categories` takes: `crawler-<slug>` per category, sorted (two
+/// runs taking several of them in the same order cannot deadlock), without duplicates.
+pub fn lock_names(categories: &[(i32, String)]) -> Vec<String> {
+    let mut names: Vec<String> = categories
+        .iter()
+        .map(|(_, name)| format!("crawler-{}", mm_core::lock::slug(name)))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Run a crawl: take a lock per category, select hosts, crawl them on `threads` threads,
+/// write as results arrive.
 pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
-    let started = Instant::now();
     install_signal_handlers()?;
-    let global_deadline = started
-        + Duration::from_secs(
-            60 * opts
-                .global_timeout_minutes
-                .unwrap_or(config.crawler.global_timeout_minutes),
-        );
-    let lock_name = if opts.categories.len() == 1 {
-        format!("crawler-{}", mm_core::lock::slug(&opts.categories[0]))
-    } else {
-        "crawler".to_string()
-    };
-    let _lock = mm_core::lock::acquire(&config.lock_dir, &lock_name, opts.wait)?;
-    let mut conn = mm_core::connect(&config.database_url())?;
+    let mut conn = mm_core::db::open(&config.database_url())?;
+    let categories = resolve_categories(&mut conn, &opts.categories)?;
+    // held until the run returns, whichever way
+    let mut locks = Vec::new();
+    for name in lock_names(&categories) {
+        locks.push(mm_core::lock::acquire(&config.lock_dir, &name, opts.wait)?);
+    }
+    // the run's time starts once it holds its locks (`--wait` may wait for them)
+    let started = Instant::now();
+    let global_minutes = opts
+        .global_timeout_minutes
+        .unwrap_or(config.crawler.global_timeout_minutes as f64);
+    let global_deadline =
+        started + Duration::from_secs_f64(60.0 * global_minutes.clamp(0.0, MAX_TIMEOUT_MINUTES));
     mm_core::db::tune_for_bulk_writes(&mut conn, WRITER_CACHE_MIB)?;
     let config = &with_table_embargoes(config, &mut conn)?;
     let hosts = select_hosts(&mut conn, config, opts)?;
@@ -735,6 +1038,8 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
         hosts: hosts.len(),
         ..Totals::default()
     };
+    let names: HashMap<i32, String> = hosts.iter().map(|h| (h.id, h.name.clone())).collect();
+    let running = InProgress::default();
     let queue = Arc::new(Mutex::new(hosts.into_iter().collect::<VecDeque<_>>()));
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut handles = Vec::new();
@@ -744,6 +1049,7 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
         let tx = tx.clone();
         let config = config.clone();
         let opts = opts.clone();
+        let running = running.clone();
         handles.push(std::thread::spawn(move || {
             lower_thread_priority();
             loop {
@@ -758,13 +1064,15 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
                     });
                     continue;
                 }
-                crawl_host(&job, &cats, &config, &opts, global_deadline, &tx);
+                crawl_host(&job, &cats, &config, &opts, global_deadline, &running, &tx);
             }
         }));
     }
     drop(tx);
     let mut write_error: Option<CrawlError> = None;
     let mut global_timeout = false;
+    // why the writer left without waiting for every thread
+    let mut left_early: Option<String> = None;
     let mut stop_seen: Option<Instant> = None;
     let mut batch: Vec<Msg> = Vec::new();
     loop {
@@ -772,13 +1080,18 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
             Ok(m) => m,
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                // after a signal, give threads a moment to report, then leave without them
-                // (a thread may sit in a network call; the process exit ends it)
+                // after a signal or at the global timeout, give threads a moment to report,
+                // then leave without them (a thread may sit in a call that cannot be cut,
+                // such as a name lookup; the process exit ends it)
                 if stopping() {
                     let since = *stop_seen.get_or_insert_with(Instant::now);
                     if since.elapsed() > STOP_GRACE {
+                        left_early = Some(stop_reason());
                         break;
                     }
+                } else if Instant::now() >= global_deadline + STOP_GRACE {
+                    left_early = Some(GLOBAL_TIMEOUT.to_string());
+                    break;
                 }
                 continue;
             }
@@ -793,11 +1106,21 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
             }
         }
         for msg in &batch {
-            if let Msg::HostDone { status, .. } = msg {
+            if let Msg::HostDone {
+                host_id, status, ..
+            } = msg
+            {
+                let name = || names.get(host_id).cloned().unwrap_or_default();
                 match status {
                     HostStatus::Ok => totals.ok += 1,
-                    HostStatus::Failure(_) => totals.failure += 1,
-                    HostStatus::Timeout => totals.timeout += 1,
+                    HostStatus::Failure(_) => {
+                        totals.failure += 1;
+                        totals.failed_hosts.push((*host_id, name(), false));
+                    }
+                    HostStatus::Timeout => {
+                        totals.timeout += 1;
+                        totals.failed_hosts.push((*host_id, name(), true));
+                    }
                     HostStatus::Unknown(why) => {
                         totals.unknown += 1;
                         global_timeout |= why == GLOBAL_TIMEOUT;
@@ -809,25 +1132,48 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
         if opts.dry_run || write_error.is_some() {
             continue;
         }
-        if let Err(e) = write::apply_batch(&mut conn, config, &cats, &batch) {
-            log::error!("writing crawl results failed: {e}; no further results are written");
-            write_error = Some(e);
+        match write::apply_batch(&mut conn, config, &cats, &batch) {
+            Ok(disabled) => totals.auto_disabled += disabled.len(),
+            Err(e) => {
+                log::error!("writing crawl results failed: {e}; no further results are written");
+                write_error = Some(e);
+            }
         }
+    }
+    if let Some(why) = &left_early {
+        // the hosts still being crawled end as UNKNOWN: nothing is written for them, and
+        // their logs say so
+        let status = HostStatus::Unknown(why.clone());
+        let abandoned = running.abandon(&status);
+        let reported =
+            totals.ok + totals.failure + totals.timeout + totals.unknown + totals.disabled;
+        totals.unknown += totals.hosts.saturating_sub(reported);
+        global_timeout |= why == GLOBAL_TIMEOUT;
+        log::warn!("{abandoned} hosts were still being crawled and are left unchanged ({why})");
     }
     if let Some(e) = write_error {
         return Err(e);
     }
+    let failed_line = totals.failed_line();
     if stopping() {
+        if let Some(line) = &failed_line {
+            log::warn!("{line}");
+        }
         return Err(CrawlError::Interrupted(totals.to_string()));
     }
-    for h in handles {
-        h.join()
-            .map_err(|_| CrawlError::Internal("a crawl thread panicked".into()))?;
+    if left_early.is_none() {
+        for h in handles {
+            h.join()
+                .map_err(|_| CrawlError::Internal("a crawl thread panicked".into()))?;
+        }
     }
     log::info!("crawl finished in {:.1}s", started.elapsed().as_secs_f64());
     if global_timeout {
         // As MirrorManager2's crawler: a failed run unless --no-fail ("always exit 0").
         if !opts.no_fail {
+            if let Some(line) = &failed_line {
+                log::warn!("{line}");
+            }
             return Err(CrawlError::GlobalTimeout(totals.to_string()));
         }
         log::warn!("crawl stopped at the global timeout; --no-fail: exit 0");
@@ -843,6 +1189,33 @@ mod tests {
 
     fn my_nice() -> i32 {
         getpriority_process(Some(gettid())).expect("getpriority")
+    }
+
+    #[test]
+    fn the_failed_line_names_at_most_twenty_hosts_by_id() {
+        let mut totals = Totals::default();
+        assert_eq!(totals.failed_line(), None);
+        for id in (1..=25).rev() {
+            totals
+                .failed_hosts
+                .push((id, format!("h{id}.example"), id == 2));
+        }
+        let line = totals.failed_line().expect("a line");
+        assert!(
+            line.starts_with("failed: h1.example (1), h2.example (2, timed out), h3.example (3),"),
+            "{line}"
+        );
+        assert!(line.ends_with("h20.example (20), … and 5 more"), "{line}");
+        assert!(!line.contains("h21.example"), "{line}");
+    }
+
+    #[test]
+    fn timeouts_in_minutes() {
+        assert_eq!(parse_minutes("0.5"), Ok(0.5));
+        assert_eq!(parse_minutes("120"), Ok(120.0));
+        for bad in ["0", "-1", "0.0", "NaN", "inf", "1e300", "soon", ""] {
+            assert!(parse_minutes(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

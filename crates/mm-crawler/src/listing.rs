@@ -7,6 +7,10 @@
 //! all a host keeps is one byte per recorded file ([`Seen`]), plus the listed size of the rare file whose size differs.
 //! So a crawl thread's memory is a few bytes per recorded file of the category, never the
 //! listing itself.
+//!
+//! A directory with recorded files is judged by its files. One without (a directory of
+//! subdirectories such as `releases/42`) is judged by whether the listing shows it: those
+//! directories are indexed too, and a directory or symlink line is looked up among them.
 
 use std::collections::HashMap;
 
@@ -28,7 +32,14 @@ pub struct Expected {
     file_slot: Vec<u32>,
     /// Where each directory's files start in `file_slot` (one more entry than directories).
     dir_start: Vec<u32>,
+    /// The directories without recorded files (the top excepted), by path → slot.
+    bare_dirs: HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>,
+    /// Each directory's slot in `bare_dirs`, or [`NO_SLOT`].
+    bare_slot: Vec<u32>,
 }
+
+/// A directory with recorded files (or the top) has no slot among the bare directories.
+const NO_SLOT: u32 = u32::MAX;
 
 impl Expected {
     /// Index the recorded files of `dirs`.
@@ -39,6 +50,13 @@ impl Expected {
         };
         for d in dirs {
             e.dir_start.push(e.file_slot.len() as u32);
+            let bare = if d.files.is_empty() && !d.rel.is_empty() {
+                let next = e.bare_dirs.len() as u32;
+                *e.bare_dirs.entry(d.rel.as_bytes().into()).or_insert(next)
+            } else {
+                NO_SLOT
+            };
+            e.bare_slot.push(bare);
             for f in &d.files {
                 let path: Box<[u8]> = if d.rel.is_empty() {
                     f.name.as_bytes().into()
@@ -69,10 +87,17 @@ impl Expected {
 
     /// Bytes this index holds, roughly (for the log).
     pub fn approx_bytes(&self) -> usize {
-        let keys: usize = self.slots.keys().map(|k| k.len()).sum();
-        keys + self.slots.capacity() * (std::mem::size_of::<(Box<[u8]>, u32)>() + 1)
+        let keys: usize = self
+            .slots
+            .keys()
+            .chain(self.bare_dirs.keys())
+            .map(|k| k.len())
+            .sum();
+        keys + (self.slots.capacity() + self.bare_dirs.capacity())
+            * (std::mem::size_of::<(Box<[u8]>, u32)>() + 1)
             + self.slot_size.capacity() * 8
-            + (self.file_slot.capacity() + self.dir_start.capacity()) * 4
+            + (self.file_slot.capacity() + self.dir_start.capacity() + self.bare_slot.capacity())
+                * 4
     }
 }
 
@@ -83,6 +108,8 @@ pub struct Seen {
     /// size) or [`SIZE_OTHER`] (the listed size is in `other_size`).
     state: Vec<u8>,
     other_size: HashMap<u32, u64>,
+    /// Per directory without recorded files: whether the listing showed it.
+    bare_seen: Vec<bool>,
     /// Entries the listing had (lines that parsed into an entry).
     pub entries: usize,
     /// Lines that did not parse.
@@ -100,6 +127,7 @@ impl Seen {
         Seen {
             state: vec![ABSENT; expected.len()],
             other_size: HashMap::new(),
+            bare_seen: vec![false; expected.bare_dirs.len()],
             entries: 0,
             bad: 0,
         }
@@ -116,8 +144,17 @@ impl Seen {
             }
         };
         self.entries += 1;
+        // A directory (or a symlink to one) may be one without recorded files; that table
+        // is small next to the files'.
+        if matches!(entry.kind, EntryKind::Dir | EntryKind::Link)
+            && !self.bare_seen.is_empty()
+            && let Some(&slot) = expected.bare_dirs.get(entry.path)
+        {
+            self.bare_seen[slot as usize] = true;
+        }
         // Recorded files are files and symlinks; a directory line (one in ten) is not looked
-        // up (each lookup is a cache miss or two in a table shared by every thread).
+        // up among them (each lookup is a cache miss or two in a table shared by every
+        // thread).
         if matches!(entry.kind, EntryKind::Dir | EntryKind::Other) {
             return;
         }
@@ -141,7 +178,9 @@ impl Seen {
 
     /// The verdict on directory `index` (of the dirs `expected` was built from): up to date
     /// when every recorded file was listed with its recorded size (symlinks count as
-    /// present); else stale, with a note naming the first file that is not.
+    /// present); else stale, with a note naming the first file that is not. A directory
+    /// without recorded files is up to date when the listing showed it (as a directory or a
+    /// symlink), else stale.
     pub fn judge(
         &self,
         expected: &Expected,
@@ -149,6 +188,11 @@ impl Seen {
         d: &DirData,
         notes: &mut Vec<String>,
     ) -> Verdict {
+        let bare = expected.bare_slot[index];
+        if bare != NO_SLOT && !self.bare_seen[bare as usize] {
+            notes.push(format!("{}: stale, the directory is missing", d.rel));
+            return Verdict::Stale;
+        }
         let start = expected.dir_start[index] as usize;
         for (f, &slot) in d.files.iter().zip(&expected.file_slot[start..]) {
             let i = slot as usize;
@@ -174,7 +218,7 @@ impl Seen {
 
     /// Bytes this state holds, roughly.
     pub fn approx_bytes(&self) -> usize {
-        self.state.capacity() + self.other_size.capacity() * 16
+        self.state.capacity() + self.bare_seen.capacity() + self.other_size.capacity() * 16
     }
 }
 
@@ -237,9 +281,13 @@ mod tests {
             dir("gone", &[("a", 1)]),
             dir("empty", &[]),
             dir("fixed", &[("a", 1)]),
+            dir("gone-empty", &[]),
+            dir("linked-empty", &[]),
         ];
         let listing = "receiving incremental file list\n\
             drwxr-xr-x 0 2024/04/10 12:00:00 .\n\
+            drwxr-xr-x 0 2024/04/10 12:00:00 empty\n\
+            lrwxrwxrwx 3 2024/04/10 12:00:00 linked-empty -> empty\n\
             -rw-r--r-- 5 2024/04/10 12:00:00 top.txt\n\
             -rw-r--r-- 1 2024/04/10 12:00:00 ok/a\n\
             -rw-r--r-- 2 2024/04/10 12:00:00 ok/b\n\
@@ -255,17 +303,18 @@ mod tests {
         assert_eq!(
             v,
             [
-                UpToDate, UpToDate, UpToDate, Stale, Stale, UpToDate, UpToDate
+                UpToDate, UpToDate, UpToDate, Stale, Stale, UpToDate, UpToDate, Stale, UpToDate
             ]
         );
         assert_eq!(
             notes,
             [
                 "short: stale, b has size 3, expected 2",
-                "gone: stale, a is missing"
+                "gone: stale, a is missing",
+                "gone-empty: stale, the directory is missing"
             ]
         );
-        assert_eq!((seen.entries, seen.bad), (10, 1));
+        assert_eq!((seen.entries, seen.bad), (12, 1));
         // fixed/a's wrong size was overwritten by the later line; short/b's is kept
         assert_eq!(seen.other_size.len(), 1);
     }

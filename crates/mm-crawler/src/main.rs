@@ -20,6 +20,7 @@ fn main() -> ExitCode {
                     version: p.version.clone(),
                     threads: p.threads,
                     dry_run: p.dry_run,
+                    wait: p.wait,
                 };
                 let stats = mm_crawler::propagation::run(&config, &opts).map_err(|e| {
                     anyhow::Error::new(ExitError::new(e.exit_code(), e.to_string()))
@@ -55,6 +56,9 @@ fn main() -> ExitCode {
             "{}crawled {totals}",
             if opts.dry_run { "dry run: " } else { "" }
         );
+        if let Some(line) = totals.failed_line() {
+            println!("{line}");
+        }
         Ok(())
     })
 }

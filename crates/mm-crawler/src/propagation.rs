@@ -4,9 +4,17 @@
 //! repository's `file_detail` rows, and count mirrors by how old their copy is:
 //! same day (< 24 h behind the newest), one day, two days, older (≥ 3 days or a hash we
 //! never recorded) and no info (no answer). One `propagation_stat` row per repository.
+//!
+//! Requests are bounded as a crawl's are: `crawler.connect_timeout_s`, and
+//! `crawler.http_timeout_s` for each repomd.xml in total (retries and redirects included);
+//! every (repository, mirror) pair is one item of a single work list shared by the threads,
+//! and a mirror that did not answer at all is not asked again in the same run (it counts
+//! as no info for the rest). The run holds the lock [`LOCK`] and is bounded by
+//! `crawler.global_timeout_minutes`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
@@ -15,7 +23,10 @@ use mm_core::{Config, DbConn};
 use sha2::Digest;
 
 use crate::CrawlError;
-use crate::check::{CheckCtx, encode_path};
+use crate::check::{CheckCtx, CheckError, Http, encode_path};
+
+/// The lock a propagation report holds.
+pub const LOCK: &str = "crawler-propagation";
 
 /// Which versions to report on.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +35,8 @@ pub struct PropagationOptions {
     pub version: Option<String>,
     pub threads: Option<usize>,
     pub dry_run: bool,
+    /// Wait for the lock instead of failing with [`crate::CrawlError::Lock`].
+    pub wait: bool,
 }
 
 /// One repository's counts.
@@ -175,9 +188,50 @@ fn mirror_urls(conn: &mut DbConn) -> Result<HashMap<i32, Vec<String>>, CrawlErro
     Ok(out)
 }
 
+/// What one mirror said about one repository.
+enum Answer {
+    /// The repomd.xml it serves.
+    Body(Vec<u8>),
+    /// It answered, without a repomd.xml (404, 403, …).
+    Nothing,
+    /// No answer (connection refused, reset, timed out): not asked again this run.
+    Silent,
+    /// The run's deadline passed.
+    Stopped,
+}
+
+/// GET `url` within the crawl's timeouts: connect, and `request_timeout` in total.
+fn fetch(agent: &ureq::Agent, url: &str, run: &CheckCtx) -> Answer {
+    let ctx = CheckCtx {
+        host_deadline: Instant::now() + run.request_timeout,
+        ..run.clone()
+    };
+    match crate::check::request(agent, "GET", url, &ctx) {
+        Ok(Http::Status(200, _, Some(body))) => Answer::Body(body),
+        Ok(Http::Status(status, ..)) => {
+            log::debug!("{url}: HTTP {status}");
+            Answer::Nothing
+        }
+        Ok(Http::Transport(e)) => {
+            log::info!("{url}: no answer ({e}); the mirror counts as no info for the rest");
+            Answer::Silent
+        }
+        Err(CheckError::Timeout) => {
+            log::info!(
+                "{url}: no answer within {}s; the mirror counts as no info for the rest",
+                run.request_timeout.as_secs()
+            );
+            Answer::Silent
+        }
+        Err(_) => Answer::Stopped,
+    }
+}
+
 /// Run the propagation report and (unless dry run) store one row per repository.
 pub fn run(config: &Config, opts: &PropagationOptions) -> Result<Vec<RepoStat>, CrawlError> {
-    let mut conn = mm_core::connect(&config.database_url())?;
+    let _lock = mm_core::lock::acquire(&config.lock_dir, LOCK, opts.wait)?;
+    let started = Instant::now();
+    let mut conn = mm_core::db::open(&config.database_url())?;
     let repos = load_repos(&mut conn, opts)?;
     let mirrors = mirror_urls(&mut conn)?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -186,71 +240,92 @@ pub fn run(config: &Config, opts: &PropagationOptions) -> Result<Vec<RepoStat>, 
         .or(config.crawler.threads)
         .unwrap_or((20 * cpus).min(100))
         .max(1);
+    let minutes = config.crawler.global_timeout_minutes;
     let ctx = CheckCtx {
-        host_deadline: Instant::now() + Duration::from_secs(3600),
-        global_deadline: Instant::now()
-            + Duration::from_secs(60 * config.crawler.global_timeout_minutes),
+        host_deadline: started + Duration::from_secs(60 * minutes),
+        global_deadline: started + Duration::from_secs(60 * minutes),
         connect_timeout: Duration::from_secs(config.crawler.connect_timeout_s),
         request_timeout: Duration::from_secs(config.crawler.http_timeout_s),
         rsync_parameters: Vec::new(),
         repodata_only: true,
         stop: std::sync::Arc::clone(crate::stop_flag()),
     };
-    let now = chrono::Utc::now().naive_utc();
-    let mut stats = Vec::new();
-    for repo in &repos {
-        let urls: &[String] = mirrors
-            .get(&repo.category_id)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let counts = Mutex::new(Counts::default());
-        let next = Mutex::new(0usize);
-        std::thread::scope(|s| {
-            for _ in 0..threads.min(urls.len()) {
-                s.spawn(|| {
-                    let agent = crate::check::agent(&ctx);
-                    loop {
-                        let i = {
-                            let mut n = next.lock().expect("index lock");
-                            *n += 1;
-                            *n - 1
-                        };
-                        let Some(base) = urls.get(i) else { break };
-                        let path = if repo.rel.is_empty() {
-                            "repodata/repomd.xml".to_string()
-                        } else {
-                            format!("{}/repodata/repomd.xml", repo.rel)
-                        };
-                        let url = format!("{}/{}", base.trim_end_matches('/'), encode_path(&path));
-                        let body = agent
-                            .get(&url)
-                            .call()
-                            .ok()
-                            .filter(|r| r.status().as_u16() == 200)
-                            .and_then(|mut r| {
-                                r.body_mut()
-                                    .with_config()
-                                    .limit(64 << 20)
-                                    .read_to_vec()
-                                    .ok()
-                            });
-                        let mut c = counts.lock().expect("counts lock");
-                        match body {
-                            None => c.no_info += 1,
-                            Some(b) => {
-                                let sha = hex::encode(sha2::Sha256::digest(&b));
-                                match repo.known.get(&sha).map(|t| repo.newest - t) {
-                                    Some(d) if d < 86_400 => c.same_day += 1,
-                                    Some(d) if d < 2 * 86_400 => c.one_day += 1,
-                                    Some(d) if d < 3 * 86_400 => c.two_day += 1,
-                                    _ => c.older += 1,
-                                }
+    // every (repository, mirror URL) pair, x86_64 repositories first
+    let work: Vec<(usize, &str)> = repos
+        .iter()
+        .enumerate()
+        .flat_map(|(i, repo)| {
+            mirrors
+                .get(&repo.category_id)
+                .into_iter()
+                .flatten()
+                .map(move |u| (i, u.as_str()))
+        })
+        .collect();
+    let counts: Vec<Mutex<Counts>> = repos.iter().map(|_| Mutex::default()).collect();
+    let silent: Mutex<HashSet<&str>> = Mutex::default();
+    let next = AtomicUsize::new(0);
+    let stopped = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(work.len()) {
+            s.spawn(|| {
+                let agent = crate::check::agent(&ctx);
+                while let Some(&(i, base)) = work.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let repo = &repos[i];
+                    let path = if repo.rel.is_empty() {
+                        "repodata/repomd.xml".to_string()
+                    } else {
+                        format!("{}/repodata/repomd.xml", repo.rel)
+                    };
+                    let url = format!("{}/{}", base.trim_end_matches('/'), encode_path(&path));
+                    let answer = if stopped.load(Ordering::Relaxed)
+                        || silent.lock().expect("silent lock").contains(base)
+                    {
+                        Answer::Nothing
+                    } else {
+                        fetch(&agent, &url, &ctx)
+                    };
+                    let body = match answer {
+                        Answer::Body(b) => Some(b),
+                        Answer::Nothing => None,
+                        Answer::Silent => {
+                            silent.lock().expect("silent lock").insert(base);
+                            None
+                        }
+                        Answer::Stopped => {
+                            stopped.store(true, Ordering::Relaxed);
+                            None
+                        }
+                    };
+                    let mut c = counts[i].lock().expect("counts lock");
+                    match body {
+                        None => c.no_info += 1,
+                        Some(b) => {
+                            let sha = hex::encode(sha2::Sha256::digest(&b));
+                            match repo.known.get(&sha).map(|t| repo.newest - t) {
+                                Some(d) if d < 86_400 => c.same_day += 1,
+                                Some(d) if d < 2 * 86_400 => c.one_day += 1,
+                                Some(d) if d < 3 * 86_400 => c.two_day += 1,
+                                _ => c.older += 1,
                             }
                         }
                     }
-                });
-            }
-        });
+                }
+            });
+        }
+    });
+    if stopped.into_inner() {
+        return Err(CrawlError::PropagationStopped(
+            if crate::stop_flag().load(Ordering::Relaxed) {
+                "interrupted by a signal".to_string()
+            } else {
+                format!("stopped at the global timeout of {minutes} minutes")
+            },
+        ));
+    }
+    let now = chrono::Utc::now().naive_utc();
+    let mut stats = Vec::new();
+    for (repo, counts) in repos.iter().zip(counts) {
         let stat = RepoStat {
             repository_id: repo.id,
             prefix: repo.prefix.clone(),

@@ -15,23 +15,35 @@ use mm_core::{Config, DbConn};
 use crate::check::{CategoryData, Verdict};
 use crate::{CrawlError, HostStatus, Msg};
 
-/// Apply messages from the crawl threads, in order, in one transaction.
+/// Apply messages from the crawl threads, in order, in one transaction. Returns the hosts
+/// this batch disabled for failing `crawler.auto_disable_after` times in a row.
 pub fn apply_batch(
     conn: &mut DbConn,
     config: &Config,
     cats: &HashMap<i32, Arc<CategoryData>>,
     msgs: &[Msg],
-) -> Result<(), CrawlError> {
-    conn.transaction(|c| msgs.iter().try_for_each(|m| apply(c, config, cats, m)))
+) -> Result<Vec<i32>, CrawlError> {
+    conn.transaction(|c| {
+        let mut disabled = Vec::new();
+        for m in msgs {
+            if apply(c, config, cats, m)?
+                && let Msg::HostDone { host_id, .. } = m
+            {
+                disabled.push(*host_id);
+            }
+        }
+        Ok(disabled)
+    })
 }
 
-/// Apply one message from a crawl thread (the caller holds the transaction).
+/// Apply one message from a crawl thread (the caller holds the transaction); `true` when
+/// it disabled the host for its failures.
 fn apply(
     c: &mut DbConn,
     config: &Config,
     cats: &HashMap<i32, Arc<CategoryData>>,
     msg: &Msg,
-) -> Result<(), CrawlError> {
+) -> Result<bool, CrawlError> {
     match msg {
         Msg::Category {
             host_category_id,
@@ -39,7 +51,8 @@ fn apply(
             verdicts,
             sweep,
             ..
-        } => write_category(c, *host_category_id, &cats[category_id], verdicts, *sweep),
+        } => write_category(c, *host_category_id, &cats[category_id], verdicts, *sweep)
+            .map(|()| false),
         Msg::HostDone {
             host_id,
             status,
@@ -151,6 +164,9 @@ fn write_category(
     Ok(())
 }
 
+/// The host's bookkeeping for one outcome; `true` when it disabled the host for its
+/// failures (a host already disabled, crawled with `--include-disabled`, is not counted
+/// again).
 fn write_host(
     c: &mut DbConn,
     config: &Config,
@@ -158,13 +174,13 @@ fn write_host(
     status: &HostStatus,
     seconds: i64,
     timed_out: &[i32],
-) -> Result<(), CrawlError> {
+) -> Result<bool, CrawlError> {
     let now = chrono::Utc::now().naive_utc();
-    let failures: i32 = host::table
+    let (failures, was_active): (i32, bool) = host::table
         .find(host_id)
-        .select(host::crawl_failures)
+        .select((host::crawl_failures, host::user_active))
         .first(c)?;
-    let fail = |c: &mut DbConn, why: &str| -> Result<(), CrawlError> {
+    let fail = |c: &mut DbConn, why: &str| -> Result<bool, CrawlError> {
         let n = failures + 1;
         diesel::update(host::table.find(host_id))
             .set(host::crawl_failures.eq(n))
@@ -180,10 +196,14 @@ fn write_host(
                     host::disable_reason.eq(Some(reason)),
                 ))
                 .execute(c)?;
-            log::warn!("host {host_id}: disabled after {n} failed crawls");
+            if was_active {
+                log::warn!("host {host_id}: disabled after {n} failed crawls");
+            }
+            return Ok(was_active);
         }
-        Ok(())
+        Ok(false)
     };
+    let mut disabled = false;
     match status {
         HostStatus::Ok => {
             diesel::update(host::table.find(host_id))
@@ -194,7 +214,7 @@ fn write_host(
                 ))
                 .execute(c)?;
         }
-        HostStatus::Failure(why) => fail(c, why)?,
+        HostStatus::Failure(why) => disabled = fail(c, why)?,
         HostStatus::Timeout => {
             diesel::update(
                 host_category_dir::table
@@ -202,9 +222,9 @@ fn write_host(
             )
             .set(host_category_dir::up2date.eq(false))
             .execute(c)?;
-            fail(c, "host timeout")?;
+            disabled = fail(c, "host timeout")?;
         }
-        HostStatus::Unknown(_) => return Ok(()),
+        HostStatus::Unknown(_) => return Ok(false),
         HostStatus::Disable(reason) => {
             diesel::update(host::table.find(host_id))
                 .set((
@@ -229,5 +249,5 @@ fn write_host(
             .set(host::last_crawled.eq(Some(now)))
             .execute(c)?;
     }
-    Ok(())
+    Ok(disabled)
 }

@@ -3,7 +3,6 @@
 //! database backends.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -262,8 +261,10 @@ fn rsync_and_http_verdicts_and_host_bookkeeping() {
 
         let out = crawl(&s.cfg, &["--threads", "4"]);
         assert!(
-            out.stdout
-                .contains("7 hosts: 4 ok, 1 failed, 0 timed out, 0 unknown, 2 disabled"),
+            out.stdout.contains(
+                "7 hosts: 4 ok, 1 failed, 0 timed out, 0 unknown, 2 disabled, 0 auto-disabled\n\
+                 failed: dead.example ("
+            ),
             "{}",
             out.stdout
         );
@@ -299,7 +300,7 @@ fn rsync_and_http_verdicts_and_host_bookkeeping() {
         // the mirror catches up: rows become up to date
         std::fs::remove_dir_all(&s.mirror).unwrap();
         copy_tree(&master_copy, &s.mirror);
-        crawl(
+        let out = crawl(
             &s.cfg,
             &[
                 "--host",
@@ -309,6 +310,15 @@ fn rsync_and_http_verdicts_and_host_bookkeeping() {
                 "--host",
                 &c.to_string(),
             ],
+        );
+        // the second failure disables the dead host: counted and named
+        assert!(
+            out.stdout.contains(&format!(
+                "3 hosts: 2 ok, 1 failed, 0 timed out, 0 unknown, 0 disabled, 1 auto-disabled\n\
+                 failed: dead.example ({c})\n"
+            )),
+            "{}",
+            out.stdout
         );
         for hc in [hc_a, hc_b] {
             let rows = hcd(&mut db.conn, hc);
@@ -390,6 +400,84 @@ fn selection_flags() {
         assert!(out.stdout.contains("crawled 2 hosts"));
         let crawler = Runner::at(CRAWLER, &s.cfg);
         crawler.run(&["--fraction", "3:2"]).code(2);
+        // a --host that is not selected is named with the reason
+        diesel::update(host::table.find(ids[2].0))
+            .set((
+                host::user_active.eq(false),
+                host::disable_reason.eq(Some("disabled by the crawler after 4 failed crawls")),
+            ))
+            .execute(&mut db.conn)
+            .unwrap();
+        fixture::bare_category(&mut db.conn, "Fedora Archive").unwrap();
+        for (args, why) in [
+            (
+                vec!["--host".to_string(), ids[3].0.to_string()],
+                format!(
+                    "--host {} (h3.example): not crawled: the host is private; --include-private crawls it",
+                    ids[3].0
+                ),
+            ),
+            (
+                vec!["--host".to_string(), ids[2].0.to_string()],
+                format!(
+                    "--host {} (h2.example): not crawled: the host is disabled (disabled by the crawler after 4 failed crawls); --include-disabled crawls it and an OK crawl re-enables it",
+                    ids[2].0
+                ),
+            ),
+            (
+                vec!["--host".to_string(), "99999".to_string()],
+                "--host 99999: no such host".to_string(),
+            ),
+            (
+                vec![
+                    "--host".to_string(),
+                    ids[0].0.to_string(),
+                    "--category".to_string(),
+                    "Fedora Archive".to_string(),
+                ],
+                format!(
+                    "--host {} (h0.example): not crawled: it carries none of the chosen categories (Fedora Archive)",
+                    ids[0].0
+                ),
+            ),
+            (
+                vec![
+                    "--host".to_string(),
+                    ids[1].0.to_string(),
+                    "--stopid".to_string(),
+                    ids[1].0.to_string(),
+                ],
+                format!(
+                    "--host {} (h1.example): not crawled: outside --startid/--stopid",
+                    ids[1].0
+                ),
+            ),
+        ] {
+            let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+            args.push("--canary");
+            let out = crawl(&s.cfg, &args);
+            assert!(out.stdout.contains("crawled 0 hosts"), "{}", out.stdout);
+            assert!(out.stderr.contains(&why), "{why}\n{}", out.stderr);
+        }
+        // with the flags they are crawled, and the OK crawl re-enables the disabled one
+        let out = crawl(
+            &s.cfg,
+            &[
+                "--host",
+                &ids[2].0.to_string(),
+                "--host",
+                &ids[3].0.to_string(),
+                "--include-disabled",
+                "--include-private",
+            ],
+        );
+        assert!(
+            out.stdout.contains("crawled 2 hosts: 2 ok"),
+            "{}",
+            out.stdout
+        );
+        assert!(!out.stderr.contains("not crawled"), "{}", out.stderr);
+        assert_eq!(host_state(&mut db.conn, ids[2].0), (0, true, None, true));
         // --continent needs the country→continent CSV; with it, hosts are picked by continent
         crawler.run(&["--continent", "EU"]).code(2);
         diesel::update(host::table.find(ids[0].0))
@@ -415,8 +503,25 @@ fn selection_flags() {
     });
 }
 
+/// Point a host category's URLs somewhere else.
+fn set_url(conn: &mut DbConn, hc: i32, url: &str) {
+    diesel::update(host_category_url::table.filter(host_category_url::host_category_id.eq(hc)))
+        .set(host_category_url::url.eq(url))
+        .execute(conn)
+        .unwrap();
+}
+
+fn host_log(db: &TestDb, host: i32) -> String {
+    std::fs::read_to_string(db.dir.path().join(format!("log/crawler/{host}.log")))
+        .unwrap_or_default()
+}
+
+/// A mirror that accepts connections and never answers, crawled with a host timeout shorter
+/// than the request timeout: the host deadline cuts the request, and that is a TIMEOUT
+/// (every row stale, one failure), not a failed request.
 #[test]
-fn host_timeout_and_sigterm() {
+fn a_hung_mirror_times_out_at_the_host_deadline() {
+    use mm_testkit::servers::{Fault, fault_http};
     for_each_backend(|db| {
         let s = setup(db);
         let (cat, site) = (s.cat, s.site);
@@ -425,37 +530,70 @@ fn host_timeout_and_sigterm() {
         let (h, hc) = add_host(&mut db.conn, site, "h.example", "DE", cat, &[url], false);
         crawl(&s.cfg, &[]);
         assert!(hcd(&mut db.conn, hc).values().all(|u| *u));
-        // a host deadline of zero: TIMEOUT, every row stale, one failure
-        let out = crawl(&s.cfg, &["crawl", "--host-timeout", "0"]);
-        assert!(out.stdout.contains("1 timed out"));
+        let hang = fault_http(Fault::Hang);
+        set_url(
+            &mut db.conn,
+            hc,
+            &format!("http://127.0.0.1:{}/fedora/linux", hang.port),
+        );
+        let started = Instant::now();
+        let out = crawl(
+            &s.cfg,
+            &["crawl", "--host", &h.to_string(), "--host-timeout", "0.03"],
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(
+            out.stdout
+                .contains("1 hosts: 0 ok, 0 failed, 1 timed out, 0 unknown"),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout
+                .contains(&format!("failed: h.example ({h}, timed out)")),
+            "{}",
+            out.stdout
+        );
         let rows = hcd(&mut db.conn, hc);
-        assert!(!rows.is_empty() && rows.values().all(|u| !*u));
+        assert!(!rows.is_empty() && rows.values().all(|u| !*u), "{rows:?}");
         assert_eq!(host_state(&mut db.conn, h).0, 1);
+        let log = host_log(db, h);
+        assert!(
+            log.contains("host timeout of 0.03 minutes reached")
+                && log.contains("outcome: Timeout"),
+            "{log}"
+        );
+        assert!(!log.contains("failed:"), "{log}");
+    });
+}
 
-        // a mirror that accepts connections and never answers; SIGTERM ends the crawl soon,
-        // leaving the host untouched (UNKNOWN)
-        let hang = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = hang.local_addr().unwrap().port();
-        let keep = std::thread::spawn(move || {
-            let mut held = Vec::new();
-            for c in hang.incoming().take(4) {
-                held.push(c);
-            }
-            std::thread::sleep(Duration::from_secs(60));
-        });
+/// SIGTERM while a host hangs in a request: the run stops soon, the host is untouched
+/// (UNKNOWN) and its log still ends with the outcome.
+#[test]
+fn sigterm_stops_a_crawl_and_ends_each_started_host_log() {
+    use mm_testkit::servers::{Fault, fault_http};
+    for_each_backend(|db| {
+        let s = setup(db);
+        let (cat, site) = (s.cat, s.site);
+        let hang = fault_http(Fault::Hang);
         let (slow, _) = add_host(
             &mut db.conn,
             site,
             "slow.example",
             "DE",
             cat,
-            &[format!("http://127.0.0.1:{port}/x")],
+            &[format!("http://127.0.0.1:{}/x", hang.port)],
             false,
         );
         let child = Command::new(CRAWLER)
             .arg("--config")
             .arg(&s.cfg)
             .args(["--host", &slow.to_string()])
+            .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -477,22 +615,145 @@ fn host_timeout_and_sigterm() {
         assert_eq!(out.status.code(), Some(1), "{err}");
         assert!(err.contains("interrupted"), "{err}");
         assert_eq!(host_state(&mut db.conn, slow), (0, true, None, false));
-        drop(keep);
-
-        // The global timeout: the hosts not reached are unknown and unchanged, and the run
-        // fails (exit 1) unless --no-fail ("always exit 0", as in MirrorManager2).
-        let failures = host_state(&mut db.conn, h).0;
-        let out = Runner::at(CRAWLER, &s.cfg)
-            .run(&["--global-timeout", "0"])
-            .code(1);
-        assert!(out.stderr.contains("global timeout"), "{}", out.stderr);
-        let out = crawl(&s.cfg, &["--global-timeout", "0", "--no-fail"]);
-        assert!(out.stdout.contains("2 unknown"), "{}", out.stdout);
-        assert_eq!(host_state(&mut db.conn, h).0, failures);
-        // --no-fail does not stop counting failed hosts
-        crawl(&s.cfg, &["crawl", "--host-timeout", "0", "--no-fail"]);
-        assert_eq!(host_state(&mut db.conn, h).0, failures + 1);
+        let log = host_log(db, slow);
+        assert!(
+            log.contains("outcome: Unknown(\"shutdown requested\")"),
+            "{log}"
+        );
+        assert_eq!(log.matches("outcome:").count(), 1, "{log}");
     });
+}
+
+/// The global timeout bounds hosts already being crawled, not only those not started: their
+/// requests stop at it, they end UNKNOWN (nothing written for them), and the run fails
+/// (exit 1) unless --no-fail ("always exit 0", as in MirrorManager2).
+#[test]
+fn the_global_timeout_stops_hosts_in_progress() {
+    use mm_testkit::servers::{Fault, fault_http};
+    for_each_backend(|db| {
+        let s = setup(db);
+        let (cat, site) = (s.cat, s.site);
+        let hang = fault_http(Fault::Hang);
+        let httpd = http_server(&s.www);
+        let mut hosts = Vec::new();
+        for i in 0..2 {
+            let url = format!("http://127.0.0.1:{}/h{i}/fedora/linux", httpd.port);
+            hosts.push(add_host(
+                &mut db.conn,
+                site,
+                &format!("hung{i}.example"),
+                "DE",
+                cat,
+                &[url],
+                false,
+            ));
+        }
+        crawl(&s.cfg, &[]);
+        for (i, &(h, hc)) in hosts.iter().enumerate() {
+            assert_eq!(host_state(&mut db.conn, h), (0, true, None, true));
+            assert!(hcd(&mut db.conn, hc).values().all(|u| *u));
+            set_url(
+                &mut db.conn,
+                hc,
+                &format!("http://127.0.0.1:{}/h{i}/fedora/linux", hang.port),
+            );
+            diesel::update(host::table.find(h))
+                .set(host::last_crawled.eq(None::<chrono::NaiveDateTime>))
+                .execute(&mut db.conn)
+                .unwrap();
+        }
+        // every host is being crawled (threads >= hosts) when the run's 2.4 s run out
+        let started = Instant::now();
+        let out = Runner::at(CRAWLER, &s.cfg)
+            .run(&[
+                "--threads",
+                "4",
+                "--global-timeout",
+                "0.04",
+                "--host-timeout",
+                "5",
+            ])
+            .code(1);
+        assert!(
+            started.elapsed() < Duration::from_secs(12),
+            "the run took {:?}",
+            started.elapsed()
+        );
+        assert!(
+            out.stderr.contains("crawl stopped at the global timeout")
+                && out
+                    .stderr
+                    .contains("2 hosts: 0 ok, 0 failed, 0 timed out, 2 unknown"),
+            "{}",
+            out.stderr
+        );
+        for &(h, hc) in &hosts {
+            assert_eq!(host_state(&mut db.conn, h), (0, true, None, false));
+            assert!(hcd(&mut db.conn, hc).values().all(|u| *u));
+            let log = host_log(db, h);
+            assert!(
+                log.contains("stopped: global timeout")
+                    && log.contains("outcome: Unknown(\"global timeout\")"),
+                "{log}"
+            );
+        }
+        // --no-fail: exit 0; one thread, so one host is stopped in progress and the other
+        // is never reached
+        let out = crawl(
+            &s.cfg,
+            &[
+                "--threads",
+                "1",
+                "--global-timeout",
+                "0.02",
+                "--host-timeout",
+                "5",
+                "--no-fail",
+            ],
+        );
+        assert!(out.stdout.contains("2 unknown"), "{}", out.stdout);
+        for &(h, _) in &hosts {
+            assert_eq!(host_state(&mut db.conn, h), (0, true, None, false));
+        }
+        // --no-fail does not stop counting failed hosts
+        crawl(
+            &s.cfg,
+            &[
+                "crawl",
+                "--host",
+                &hosts[0].0.to_string(),
+                "--host-timeout",
+                "0.02",
+                "--no-fail",
+            ],
+        );
+        assert_eq!(host_state(&mut db.conn, hosts[0].0).0, 1);
+    });
+}
+
+#[test]
+fn zero_or_bad_timeouts_are_usage_errors() {
+    // refused while parsing the command line, before the configuration is read (which is
+    // missing here: a flag that got through would fail on it instead)
+    let crawler = Runner::at(CRAWLER, Path::new("/nonexistent/mirrormanager.toml"));
+    for arg in [
+        "--host-timeout=0",
+        "--global-timeout=0",
+        "--host-timeout=-1",
+        "--global-timeout=0.0",
+        "--host-timeout=NaN",
+        "--global-timeout=soon",
+    ] {
+        let out = crawler.run(&[arg]).code(2);
+        let flag = arg.split('=').next().unwrap();
+        assert!(
+            out.stderr.contains("invalid value") && out.stderr.contains(flag),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = crawler.run(&["crawl", "--global-timeout", "0"]).code(2);
+    assert!(out.stderr.contains("need more than 0"), "{}", out.stderr);
 }
 
 #[test]
@@ -834,5 +1095,212 @@ fn results_written_in_one_batch() {
             .first(&mut db.conn)
             .unwrap();
         assert_eq!(old_dir, Some(old.id));
+    });
+}
+
+/// A subtree missing on the mirror: over rsync (the listing shows directories) and FTP (CWD
+/// answers 550) every directory in it goes stale, including those with no recorded files
+/// (only subdirectories); HTTP cannot tell for those and keeps them up to date.
+#[test]
+fn a_subtree_missing_on_the_mirror_is_stale_over_rsync_and_ftp() {
+    const GONE: &str = "releases/41/Everything/aarch64";
+    // directories of the subtree without recorded files
+    const BARE: [&str; 3] = [
+        "releases/41/Everything/aarch64",
+        "releases/41/Everything/aarch64/os",
+        "releases/41/Everything/aarch64/os/Packages",
+    ];
+    for_each_backend(|db| {
+        let s = setup(db);
+        let (cat, site) = (s.cat, s.site);
+        let root = s.mirror.parent().unwrap().parent().unwrap();
+        let rsyncd = rsync_daemon(root);
+        let ftpd = mm_testkit::servers::vsftpd(root);
+        let httpd = http_server(&s.www);
+        let (r, hc_r) = add_host(
+            &mut db.conn,
+            site,
+            "rsync.example",
+            "DE",
+            cat,
+            &[format!(
+                "rsync://127.0.0.1:{}/mirror/fedora/linux",
+                rsyncd.port
+            )],
+            false,
+        );
+        let (f, hc_f) = add_host(
+            &mut db.conn,
+            site,
+            "ftp.example",
+            "DE",
+            cat,
+            &[format!("ftp://127.0.0.1:{}/fedora/linux", ftpd.port)],
+            false,
+        );
+        let (_, hc_h) = add_host(
+            &mut db.conn,
+            site,
+            "http.example",
+            "DE",
+            cat,
+            &[format!("http://127.0.0.1:{}/h0/fedora/linux", httpd.port)],
+            false,
+        );
+        crawl(&s.cfg, &[]);
+        for hc in [hc_r, hc_f, hc_h] {
+            let rows = hcd(&mut db.conn, hc);
+            assert_eq!(rows.len(), s.n_dirs, "{rows:#?}");
+            assert!(rows.values().all(|u| *u), "{rows:#?}");
+        }
+        std::fs::remove_dir_all(s.mirror.join(GONE)).unwrap();
+        crawl(&s.cfg, &[]);
+        for (hc, who) in [(hc_r, "rsync"), (hc_f, "ftp")] {
+            let rows = hcd(&mut db.conn, hc);
+            let stale: Vec<&String> = rows.iter().filter(|(_, u)| !**u).map(|(p, _)| p).collect();
+            assert!(
+                stale.iter().all(|p| p.starts_with(GONE)) && stale.len() == 6,
+                "{who}: {stale:#?}"
+            );
+            for d in BARE {
+                assert_eq!(rows.get(d), Some(&false), "{who}: {d}");
+            }
+        }
+        // HTTP: the directories with files are stale, those without stay up to date
+        let rows = hcd(&mut db.conn, hc_h);
+        let stale: Vec<&String> = rows.iter().filter(|(_, u)| !**u).map(|(p, _)| p).collect();
+        assert_eq!(stale.len(), 3, "{stale:#?}");
+        for d in BARE {
+            assert_eq!(rows.get(d), Some(&true), "http: {d}");
+        }
+        for (h, note) in [
+            (r, format!("{GONE}: stale, the directory is missing")),
+            (
+                f,
+                format!("{GONE}: stale, the directory is missing (CWD: 550)"),
+            ),
+        ] {
+            let log = host_log(db, h);
+            assert!(log.contains(&note), "{log}");
+        }
+    });
+}
+
+/// `propagation` against a mirror that accepts connections and never answers: each of its
+/// requests is cut at `crawler.http_timeout_s`, the run ends within the timeouts, and the
+/// mirror counts as no info. The run holds the lock `crawler-propagation`.
+#[test]
+fn propagation_is_bounded_by_the_timeouts_and_locked() {
+    use mm_testkit::servers::{Fault, fault_http};
+    for_each_backend(|db| {
+        let s = setup(db);
+        let text = std::fs::read_to_string(&s.cfg).unwrap().replace(
+            "[crawler]\n",
+            "[crawler]\nhttp_timeout_s = 2\nthreads = 2\n",
+        );
+        std::fs::write(&s.cfg, text).unwrap();
+        let (cat, site) = (s.cat, s.site);
+        let httpd = http_server(&s.www);
+        let hang = fault_http(Fault::Hang);
+        add_host(
+            &mut db.conn,
+            site,
+            "good.example",
+            "DE",
+            cat,
+            &[format!("http://127.0.0.1:{}/h0/fedora/linux", httpd.port)],
+            false,
+        );
+        add_host(
+            &mut db.conn,
+            site,
+            "hung.example",
+            "DE",
+            cat,
+            &[format!("http://127.0.0.1:{}/fedora/linux", hang.port)],
+            false,
+        );
+        let args = ["propagation", "--product", "Fedora", "--version", "41"];
+        let started = Instant::now();
+        let out = crawl(&s.cfg, &args);
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(8), "propagation took {took:?}");
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert_eq!(lines.len(), 9, "{}", out.stdout);
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.ends_with("same day 1, one day 0, two days 0, older 0, no info 1")),
+            "{}",
+            out.stdout
+        );
+
+        // a second report while one runs: exit 3, naming the holder; --wait waits for it
+        let config = mm_core::Config::from_file(&s.cfg).unwrap();
+        let held = mm_core::lock::acquire(&config.lock_dir, "crawler-propagation", false).unwrap();
+        let out = Runner::at(CRAWLER, &s.cfg).run(&args).code(3);
+        assert!(
+            out.stderr.contains("crawler-propagation")
+                && out.stderr.contains(&format!("pid {}", std::process::id())),
+            "{}",
+            out.stderr
+        );
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(500));
+            drop(held);
+        });
+        let mut wait_args = args.to_vec();
+        wait_args.push("--wait");
+        crawl(&s.cfg, &wait_args);
+        release.join().unwrap();
+        let rows: i64 = propagation_stat::table
+            .count()
+            .get_result(&mut db.conn)
+            .unwrap();
+        assert_eq!(rows, 18);
+    });
+}
+
+/// A crawl takes `crawler-<slug>` of every category it covers: holding one category's lock
+/// stops a crawl of several categories including it (and one of all categories), not a
+/// crawl of another category.
+#[test]
+fn a_crawl_takes_the_lock_of_each_of_its_categories() {
+    for_each_backend(|db| {
+        let s = setup(db);
+        fixture::bare_category(&mut db.conn, "Fedora EPEL").unwrap();
+        let config = mm_core::Config::from_file(&s.cfg).unwrap();
+        let held = mm_core::lock::acquire(&config.lock_dir, "crawler-fedora-linux", false).unwrap();
+        let crawler = Runner::at(CRAWLER, &s.cfg);
+        for args in [
+            &["--category", "Fedora EPEL", "--category", "Fedora Linux"][..],
+            &[][..],
+        ] {
+            let out = crawler.run(args).code(3);
+            assert!(
+                out.stderr.contains("crawler-fedora-linux.lock")
+                    && out.stderr.contains(&format!("pid {}", std::process::id()))
+                    && out.stderr.contains("started "),
+                "{}",
+                out.stderr
+            );
+        }
+        let out = crawl(&s.cfg, &["--category", "Fedora EPEL"]);
+        assert!(out.stdout.contains("crawled 0 hosts"), "{}", out.stdout);
+        // the locks are released on exit: the EPEL lock is free again
+        drop(mm_core::lock::acquire(&config.lock_dir, "crawler-fedora-epel", false).unwrap());
+        drop(held);
+        crawl(
+            &s.cfg,
+            &["--category", "Fedora EPEL", "--category", "Fedora Linux"],
+        );
+        assert_eq!(
+            mm_crawler::lock_names(&[
+                (1, "Fedora Linux".into()),
+                (2, "Fedora EPEL".into()),
+                (3, "fedora linux".into())
+            ]),
+            ["crawler-fedora-epel", "crawler-fedora-linux"]
+        );
     });
 }
