@@ -79,7 +79,14 @@ pub fn in_transaction(
         body(conn, &mut out)?;
         Ok::<_, AdminError>(out)
     })?;
-    out.emit()
+    // Whatever goes wrong now, the change stands: say so, or a retry would fail on it.
+    out.emit().map_err(|e| match e {
+        AdminError::Io { path, source } => AdminError::Io {
+            path: format!("{path} (the change was committed)"),
+            source,
+        },
+        e => e,
+    })
 }
 
 /// Write `text` to stdout and flush. A reader that went away (`EPIPE`, e.g. `| head`) ends

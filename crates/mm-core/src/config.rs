@@ -436,22 +436,44 @@ impl Config {
                 return Err(invalid(key.into(), "must be at least 1".into()));
             }
         }
-        for (key, value) in [
-            ("crawler.http_timeout_s", self.crawler.http_timeout_s),
-            ("crawler.connect_timeout_s", self.crawler.connect_timeout_s),
+        // Upper bounds keep deadline arithmetic from overflowing: a year at most.
+        const YEAR_S: u64 = 366 * 24 * 3600;
+        for (key, value, max) in [
+            (
+                "crawler.http_timeout_s",
+                self.crawler.http_timeout_s,
+                YEAR_S,
+            ),
+            (
+                "crawler.connect_timeout_s",
+                self.crawler.connect_timeout_s,
+                YEAR_S,
+            ),
             (
                 "crawler.host_timeout_minutes",
                 self.crawler.host_timeout_minutes,
+                YEAR_S / 60,
             ),
             (
                 "crawler.global_timeout_minutes",
                 self.crawler.global_timeout_minutes,
+                YEAR_S / 60,
             ),
-            ("sync_out.timeout_s", self.sync_out.timeout_s),
-            ("mirrorlist.minimum", self.mirrorlist.minimum as u64),
+            ("sync_out.timeout_s", self.sync_out.timeout_s, YEAR_S),
+            (
+                "mirrorlist.minimum",
+                self.mirrorlist.minimum as u64,
+                u64::MAX,
+            ),
         ] {
             if value == 0 {
                 return Err(invalid(key.into(), "must be at least 1".into()));
+            }
+            if value > max {
+                return Err(invalid(
+                    key.into(),
+                    format!("must be at most {max} (a year)"),
+                ));
             }
         }
         if self.crawler.auto_disable_after == 0 {
@@ -599,6 +621,10 @@ mod tests {
             let e = parse(text).unwrap_err().to_string();
             assert!(e.contains(&format!("`{key}`: must be at least 1")), "{e}");
         }
+        let e = parse("[sync_out]\ntimeout_s = 18446744073709551615\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`sync_out.timeout_s`: must be at most"), "{e}");
         // Regexes are compiled as the jobs compile them: a bad one names its key.
         let e = parse("[umdl]\nskip_paths_for_version = [\"[abc\"]\n")
             .unwrap_err()

@@ -87,6 +87,10 @@ pub enum DbError {
         "{url} has no MirrorManager schema: `mirrormanager db migrate` creates it (`mirrormanager db adopt` for a MirrorManager2 database)"
     )]
     NoSchema { url: String },
+    #[error(
+        "SQLite database {path} does not exist: check database_url (or $DATABASE_URL); `mirrormanager db migrate` creates a new database there"
+    )]
+    NoDatabase { path: String },
     #[error("shared snapshot: {0}")]
     Snapshot(String),
 }
@@ -286,7 +290,9 @@ pub fn open(url: &str) -> Result<DbConn, DbError> {
         && !std::path::Path::new(path).exists()
     {
         // Do not leave an empty database file behind a mistyped URL.
-        return Err(DbError::NoSchema { url: redact(url) });
+        return Err(DbError::NoDatabase {
+            path: path.to_string(),
+        });
     }
     let mut conn = connect(url)?;
     if !has_migrations_table(&mut conn)? {
@@ -559,7 +565,8 @@ mod tests {
         let e = open(&url).unwrap_err().to_string();
         assert!(
             e.starts_with(&format!(
-                "{url} has no MirrorManager schema: `mirrormanager db migrate`"
+                "SQLite database {}/mm.db does not exist: check database_url",
+                dir.path().display()
             )),
             "{e}"
         );
@@ -569,7 +576,12 @@ mod tests {
         );
         let mut conn = connect(&url).unwrap();
         let e = open(&url).unwrap_err().to_string();
-        assert!(e.contains("has no MirrorManager schema"), "{e}");
+        assert!(
+            e.starts_with(&format!(
+                "{url} has no MirrorManager schema: `mirrormanager db migrate`"
+            )),
+            "{e}"
+        );
         migrate(&mut conn).unwrap();
         open(&url).unwrap();
         // An MM2 database that was not adopted (no migrations table) works as it is.

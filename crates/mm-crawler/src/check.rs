@@ -424,6 +424,9 @@ fn request_once(
         }
         // never let one request outlive the host's or the run's deadline
         let limit = ctx.limit()?;
+        // cut by the deadline only when the limit was the deadline's and was used up: a
+        // connect timeout (or a normal request timeout) close to the deadline is the
+        // mirror's failure, not the deadline's
         let cut_at_deadline = limit < ctx.request_timeout;
         let res = if method == "HEAD" {
             agent
@@ -444,7 +447,10 @@ fn request_once(
         // is the outcome
         let at_deadline = |e: &ureq::Error| -> Result<(), CheckError> {
             ctx.check_time()?;
-            if cut_at_deadline && matches!(e, ureq::Error::Timeout(_)) {
+            if cut_at_deadline
+                && matches!(e, ureq::Error::Timeout(_))
+                && Instant::now() + Duration::from_millis(50) >= ctx.deadline()
+            {
                 return Err(ctx.deadline_error());
             }
             Ok(())
@@ -799,8 +805,11 @@ pub fn ftp(
         }
         out.push(Some(verdict));
     }
-    // directories never reached (connection lost for good) stay unknown
-    out.resize(cat.dirs.len(), None);
+    // directories never reached (connection lost for good) stay unknown: their rows are
+    // seen, so the sweep does not make them stale
+    for d in &cat.dirs[out.len()..] {
+        out.push(ctx.wants(d).then_some(Verdict::Unknown));
+    }
     let _ = conn.quit();
     Ok(out)
 }

@@ -1004,7 +1004,6 @@ pub fn lock_names(categories: &[(i32, String)]) -> Vec<String> {
 /// Run a crawl: take a lock per category, select hosts, crawl them on `threads` threads,
 /// write as results arrive.
 pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
-    install_signal_handlers()?;
     let mut conn = mm_core::db::open(&config.database_url())?;
     let categories = resolve_categories(&mut conn, &opts.categories)?;
     // held until the run returns, whichever way
@@ -1012,6 +1011,9 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
     for name in lock_names(&categories) {
         locks.push(mm_core::lock::acquire(&config.lock_dir, &name, opts.wait)?);
     }
+    // only now: the handlers restart a blocking `flock` (SA_RESTART), so installed earlier
+    // they would make a `--wait` for the lock deaf to Ctrl-C and SIGTERM
+    install_signal_handlers()?;
     // the run's time starts once it holds its locks (`--wait` may wait for them)
     let started = Instant::now();
     let global_minutes = opts
@@ -1083,17 +1085,22 @@ pub fn run(config: &Config, opts: &Options) -> Result<Totals, CrawlError> {
                 // after a signal or at the global timeout, give threads a moment to report,
                 // then leave without them (a thread may sit in a call that cannot be cut,
                 // such as a name lookup; the process exit ends it)
-                if stopping() {
+                let leave = if stopping() {
                     let since = *stop_seen.get_or_insert_with(Instant::now);
-                    if since.elapsed() > STOP_GRACE {
-                        left_early = Some(stop_reason());
+                    (since.elapsed() > STOP_GRACE).then(stop_reason)
+                } else {
+                    (Instant::now() >= global_deadline + STOP_GRACE)
+                        .then(|| GLOBAL_TIMEOUT.to_string())
+                };
+                let Some(why) = leave else { continue };
+                // a result that came in since the wait timed out is still written
+                match rx.try_recv() {
+                    Ok(m) => m,
+                    Err(_) => {
+                        left_early = Some(why);
                         break;
                     }
-                } else if Instant::now() >= global_deadline + STOP_GRACE {
-                    left_early = Some(GLOBAL_TIMEOUT.to_string());
-                    break;
                 }
-                continue;
             }
         };
         // whatever else is already waiting goes into the same transaction

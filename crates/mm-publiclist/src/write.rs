@@ -52,6 +52,19 @@ impl TreeWriter {
                     out.display()
                 )));
             }
+            // The tree is replaced whole: never a directory that is not one of ours (a
+            // mistyped `-o /srv/www`, or a symlink into a docroot).
+            let empty = std::fs::read_dir(&out)
+                .map_err(io_err(&out))?
+                .next()
+                .is_none();
+            let ours = out.join("index.html").is_file() && out.join("mirrors.json").is_file();
+            if !empty && !ours {
+                return Err(PubliclistError::Invalid(format!(
+                    "{} is not empty and holds no public list (no index.html and mirrors.json); refusing to replace it",
+                    out.display()
+                )));
+            }
         }
         let parent = out.parent().ok_or_else(|| {
             PubliclistError::Invalid(format!("{} has no parent directory", out.display()))
@@ -202,6 +215,7 @@ mod tests {
         let out = dir.path().join("publiclist");
         let mut w = TreeWriter::create(&out).unwrap();
         w.write("index.html", b"one").unwrap();
+        w.write("mirrors.json", b"{}").unwrap();
         w.write("a/b/index.html", b"deep").unwrap();
         w.commit().unwrap();
         assert_eq!(
@@ -213,6 +227,7 @@ mod tests {
         let mut w = TreeWriter::create(&out).unwrap();
         assert!(!dir.path().join(".publiclist.tmp-1-2").exists());
         w.write("index.html", b"two").unwrap();
+        w.write("mirrors.json", b"{}").unwrap();
         // Until the commit the previous tree is live.
         assert_eq!(
             std::fs::read_to_string(out.join("index.html")).unwrap(),
@@ -265,6 +280,8 @@ mod tests {
         let out = dir.join("pl");
         let mut w = TreeWriter::create(&out).unwrap();
         w.write("a/index.html", b"one").unwrap();
+        w.write("index.html", b"").unwrap();
+        w.write("mirrors.json", b"{}").unwrap();
         w.commit().unwrap();
         // A sysadmin's `chmod -R a-w` of the live tree.
         for d in [out.join("a"), out.clone()] {
@@ -273,6 +290,8 @@ mod tests {
         for round in ["two", "three"] {
             let mut w = TreeWriter::create(&out).unwrap();
             w.write("a/index.html", round.as_bytes()).unwrap();
+            w.write("index.html", b"").unwrap();
+            w.write("mirrors.json", b"{}").unwrap();
             w.commit().unwrap();
             assert_eq!(
                 std::fs::read_to_string(out.join("a/index.html")).unwrap(),
@@ -292,6 +311,14 @@ mod tests {
         assert_eq!(std::fs::read(&file).unwrap(), b"cache");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 
+        // A directory that is not a public list is never replaced.
+        let docroot = dir.path().join("docroot");
+        std::fs::create_dir(&docroot).unwrap();
+        std::fs::write(docroot.join("index.html"), b"site").unwrap();
+        let e = TreeWriter::create(&docroot).unwrap_err().to_string();
+        assert!(e.contains("holds no public list"), "{e}");
+        assert_eq!(std::fs::read(docroot.join("index.html")).unwrap(), b"site");
+
         let real = dir.path().join("www/real");
         std::fs::create_dir_all(&real).unwrap();
         let link = dir.path().join("pl");
@@ -299,6 +326,7 @@ mod tests {
         for round in ["one", "two"] {
             let mut w = TreeWriter::create(&link).unwrap();
             w.write("index.html", round.as_bytes()).unwrap();
+            w.write("mirrors.json", b"{}").unwrap();
             w.commit().unwrap();
             assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
             assert_eq!(
@@ -314,9 +342,11 @@ mod tests {
         let out = dir.path().join("pl");
         let mut w = TreeWriter::create(&out).unwrap();
         w.write("index.html", b"one").unwrap();
+        w.write("mirrors.json", b"{}").unwrap();
         w.commit().unwrap();
         let mut w = TreeWriter::create(&out).unwrap();
         w.write("index.html", b"half").unwrap();
+        w.write("mirrors.json", b"{}").unwrap();
         drop(w);
         assert_eq!(
             std::fs::read_to_string(out.join("index.html")).unwrap(),

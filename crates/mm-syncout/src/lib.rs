@@ -107,7 +107,12 @@ impl Report {
 /// Check the cache: it must parse, have no defects and not be older than the last shipped
 /// one (unless `force`).
 pub fn check_cache(opts: &SyncOptions) -> Result<mm_cachefile::Summary, SyncError> {
-    let ml = mm_cachefile::read(&opts.cache)?;
+    check_cache_file(opts, &opts.cache)
+}
+
+/// [`check_cache`] of `file`, the copy that will be shipped (errors name `opts.cache`).
+fn check_cache_file(opts: &SyncOptions, file: &Path) -> Result<mm_cachefile::Summary, SyncError> {
+    let ml = mm_cachefile::read(file)?;
     let summary = mm_cachefile::summary(&ml);
     if opts.force {
         return Ok(summary);
@@ -196,8 +201,11 @@ fn rsync_command(opts: &SyncOptions, sources: &[String], dest: &str) -> Command 
     let mut c = Command::new("rsync");
     // --checksum: a new cache written in the same second with the same size as the old
     // one must not be skipped by rsync's size+mtime quick check.
+    // --copy-links: a data file kept as a symlink arrives as the file, not as a link
+    // that dangles on the app server.
     c.args([
         "-az",
+        "--copy-links",
         "--checksum",
         "--delete-delay",
         "--delay-updates",
@@ -232,7 +240,11 @@ fn stopping() -> bool {
 fn install_signal_handlers() -> Result<(), SyncError> {
     static ONCE: OnceLock<Result<(), String>> = OnceLock::new();
     ONCE.get_or_init(|| {
-        for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        for sig in [
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGHUP,
+        ] {
             signal_hook::flag::register(sig, Arc::clone(stop_flag()))
                 .map_err(|e| format!("cannot install signal handler: {e}"))?;
         }
@@ -352,7 +364,10 @@ fn run_with_timeout(mut cmd: Command, timeout: Duration) -> (bool, String, Strin
     let err = Capture::start(child.stderr.take().expect("stderr is piped"));
     // rsync must exit, and everything it started must let go of its pipes, in time.
     let exited_in_time = wait_exit_until(pid, deadline, true);
-    let drained = exited_in_time && out.wait_until(deadline) && err.wait_until(deadline);
+    // Once rsync has exited its pipes close at once, unless something outside its group
+    // holds them (an ssh ControlPersist master): then only a short wait, not the deadline.
+    let drain_by = deadline.min(Instant::now() + KILL_GRACE);
+    let drained = exited_in_time && out.wait_until(drain_by) && err.wait_until(drain_by);
     let mut reaped = true;
     if !drained {
         let pgid = pid.as_raw_nonzero();
@@ -496,8 +511,10 @@ pub fn sync_out(opts: &SyncOptions) -> Result<Report, SyncError> {
         return Err(SyncError::NoTargets);
     }
     install_signal_handlers()?;
-    let summary = check_cache(opts)?;
+    // Stage first, then check what was staged: a symlink repointed in between must not
+    // get an unchecked cache shipped.
     let (cache, _staged) = stage_cache(&opts.cache)?;
+    let summary = check_cache_file(opts, &cache)?;
     let mut files = vec![cache.display().to_string()];
     for f in DATA_FILES {
         let p = opts.data_dir.join(f);

@@ -75,6 +75,11 @@ fn ships_to_every_target_and_reports() {
     let t = tempfile::tempdir().unwrap();
     let targets = vec![target(t.path(), "app1"), target(t.path(), "app2")];
     let s = setup(&targets, 30);
+    // A data file kept as a symlink arrives as the file, not as a link that would dangle
+    // on the app server.
+    let real = t.path().join("continents.csv");
+    std::fs::rename(s.cache_dir.join("country_continent.csv"), &real).unwrap();
+    std::os::unix::fs::symlink(&real, s.cache_dir.join("country_continent.csv")).unwrap();
     let o = run(&s, &[]);
     assert!(o.code == 0, "{}", text(&o));
     let out = text(&o);
@@ -96,6 +101,8 @@ fn ships_to_every_target_and_reports() {
             );
         }
         assert!(!Path::new(tgt).join("i2_netblocks.txt").exists());
+        let shipped = std::fs::symlink_metadata(Path::new(tgt).join("country_continent.csv"));
+        assert!(shipped.unwrap().is_file(), "a regular file at {tgt}");
     }
     assert_eq!(
         std::fs::read_to_string(s.cache_dir.join("mm_sync_out.last")).unwrap(),

@@ -180,6 +180,31 @@ fn changes_printed_into_a_closed_pipe_are_committed() {
     });
 }
 
+/// Any other write error (a full disk behind `>`) fails the command, and says that the
+/// change was committed all the same, so nobody retries into "already exists".
+#[test]
+fn a_full_disk_behind_stdout_says_the_change_was_committed() {
+    for_each_backend(|db| {
+        let o = mirrormanager(db)
+            .command(&["product", "add", "Fedora"])
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("writing to stdout (the change was committed)"),
+            "{stderr}"
+        );
+        let n: i64 = product::table
+            .filter(product::name.eq("Fedora"))
+            .count()
+            .get_result(&mut db.conn)
+            .unwrap();
+        assert_eq!(n, 1);
+    });
+}
+
 #[test]
 fn listings_into_a_closed_pipe_exit_0() {
     for_each_backend(|db| {
