@@ -863,6 +863,76 @@ pub fn canary(url: &str, ctx: &CheckCtx) -> Result<(), CheckError> {
 mod tests {
     use super::*;
 
+    /// An FTP server that logs in, then drops the connection at the first data command and
+    /// takes no second one: a fault no real server produces on demand.
+    fn ftp_that_drops_after_login() -> u16 {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            let (sock, _) = listener.accept().expect("accept");
+            // closing the listener: the crawler's reconnect is refused
+            drop(listener);
+            let mut w = sock.try_clone().expect("clone");
+            let _ = w.write_all(b"220 ready\r\n");
+            for line in BufReader::new(sock).lines() {
+                let Ok(line) = line else { return };
+                let cmd = line.split(' ').next().unwrap_or("").to_ascii_uppercase();
+                let reply: &[u8] = match cmd.as_str() {
+                    "USER" | "PASS" => b"230 logged in\r\n",
+                    "PWD" => b"257 \"/\"\r\n",
+                    "CWD" | "TYPE" => b"250 ok\r\n",
+                    _ => return, // PASV, EPSV, LIST: hang up
+                };
+                if w.write_all(reply).is_err() {
+                    return;
+                }
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn ftp_directories_never_reached_stay_unknown() {
+        let port = ftp_that_drops_after_login();
+        let file = |name: &str| FileEntry {
+            name: name.into(),
+            size: 1,
+            timestamp: 0,
+        };
+        let dir = |id: i32, rel: &str| DirData {
+            id,
+            rel: rel.into(),
+            files: vec![file("a.rpm")],
+            readable: true,
+            repomd_sha256: None,
+        };
+        let cat = Arc::new(CategoryData::new(
+            1,
+            "Fedora Linux".into(),
+            vec![dir(1, "releases"), dir(2, "releases/41"), dir(3, "updates")],
+        ));
+        let ctx = CheckCtx {
+            host_deadline: Instant::now() + Duration::from_secs(30),
+            global_deadline: Instant::now() + Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(2),
+            rsync_parameters: Vec::new(),
+            repodata_only: false,
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        let mut notes = Vec::new();
+        let verdicts = ftp(
+            &format!("ftp://127.0.0.1:{port}/pub"),
+            &cat,
+            &ctx,
+            &mut notes,
+        )
+        .expect("the login worked");
+        // Unknown leaves a row as it is; None would let the sweep make it stale.
+        assert_eq!(verdicts, vec![Some(Verdict::Unknown); 3], "{notes:?}");
+    }
+
     #[test]
     fn a_listing_pipe_is_enlarged_and_read_whole_across_pauses() {
         // lines written one by one with gaps, as rsync does

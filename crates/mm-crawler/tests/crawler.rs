@@ -1285,6 +1285,32 @@ fn a_crawl_takes_the_lock_of_each_of_its_categories() {
                 out.stderr
             );
         }
+        // a crawl waiting for the lock (`--wait`) still stops on SIGTERM
+        let mut waiting = crawler
+            .command(&["--wait", "--category", "Fedora Linux"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(700));
+        assert!(waiting.try_wait().unwrap().is_none(), "--wait did not wait");
+        rustix::process::kill_process(
+            rustix::process::Pid::from_child(&waiting),
+            rustix::process::Signal::TERM,
+        )
+        .unwrap();
+        let asked = Instant::now();
+        let status = loop {
+            if let Some(st) = waiting.try_wait().unwrap() {
+                break st;
+            }
+            if asked.elapsed() > Duration::from_secs(5) {
+                let _ = waiting.kill();
+                panic!("a crawl waiting for its lock ignored SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(!status.success());
         let out = crawl(&s.cfg, &["--category", "Fedora EPEL"]);
         assert!(out.stdout.contains("crawled 0 hosts"), "{}", out.stdout);
         // the locks are released on exit: the EPEL lock is free again
