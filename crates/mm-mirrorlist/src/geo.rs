@@ -28,6 +28,31 @@ pub enum GeoError {
         line: usize,
         problem: String,
     },
+    /// One of the above, saying which file it is (`inner`: not a `#[source]`, its text is
+    /// already in the message).
+    #[error("{what} {inner}")]
+    Named {
+        what: &'static str,
+        inner: Box<GeoError>,
+    },
+}
+
+fn named<T>(what: &'static str, r: Result<T, GeoError>) -> Result<T, GeoError> {
+    r.map_err(|e| GeoError::Named {
+        what,
+        inner: Box::new(e),
+    })
+}
+
+/// An empty file switches a tier off for every client: say so (a failed download or
+/// transfer leaves such a file).
+fn warn_if_empty(what: &str, path: &Path, entries: usize, tier: &str) {
+    if entries == 0 {
+        log::warn!(
+            "{what} {} has no entries: the {tier} tier is off",
+            path.display()
+        );
+    }
 }
 
 /// Location data that does not come from the cache.
@@ -70,23 +95,41 @@ impl Geo {
     ) -> Result<Geo, GeoError> {
         let mut g = Geo::default();
         if let Some(p) = geoip {
-            g.geoip =
-                Some(
-                    maxminddb::Reader::open_readfile(p).map_err(|source| GeoError::Mmdb {
-                        path: p.display().to_string(),
-                        source,
-                    })?,
-                );
+            let reader = maxminddb::Reader::open_readfile(p).map_err(|source| GeoError::Mmdb {
+                path: p.display().to_string(),
+                source,
+            });
+            g.geoip = Some(named("GeoIP database", reader)?);
         }
+        const NETBLOCKS: &str = "global netblocks file";
+        const CONTINENTS: &str = "country-continent file";
+        const I2: &str = "Internet2 netblocks file";
         if let Some(p) = global_netblocks {
-            g.asn = parse_global_netblocks(&read(p)?, p)?;
+            g.asn = named(
+                NETBLOCKS,
+                read(p).and_then(|t| parse_global_netblocks(&t, p)),
+            )?;
+            warn_if_empty(NETBLOCKS, p, g.asn.len(), "ASN");
         }
         if let Some(p) = cccsv {
-            g.continents = parse_cccsv(&read(p)?, p)?;
+            g.continents = named(CONTINENTS, read(p).and_then(|t| parse_cccsv(&t, p)))?;
+            warn_if_empty(CONTINENTS, p, g.continents.len(), "continent");
         }
         if let Some(p) = i2_netblocks {
-            g.internet2 = parse_i2_netblocks(&read(p)?, p)?;
+            g.internet2 = named(I2, read(p).and_then(|t| parse_i2_netblocks(&t, p)))?;
+            warn_if_empty(I2, p, g.internet2.len(), "Internet2");
         }
+        let shown = |p: Option<&Path>, n: usize, unit: &str| match p {
+            Some(p) => format!("{n} {unit} from {}", p.display()),
+            None => "none given".to_string(),
+        };
+        log::info!(
+            "location data: GeoIP {}; global netblocks: {}; continents: {}; Internet2: {}",
+            geoip.map_or("none given".to_string(), |p| p.display().to_string()),
+            shown(global_netblocks, g.asn.len(), "networks"),
+            shown(cccsv, g.continents.len(), "countries"),
+            shown(i2_netblocks, g.internet2.len(), "networks"),
+        );
         Ok(g)
     }
 

@@ -721,15 +721,45 @@ async fn terminate_signal() {
     }
 }
 
-/// Poll the cache file and reload when it was replaced or rewritten.
+/// Poll the cache file and reload when it was replaced or rewritten; reload the location
+/// files too when one of them was (mm_sync_out ships them beside the cache, and the daily
+/// netblock refresh must not wait for a SIGHUP). A cache file that disappears is logged
+/// once; the loaded cache keeps serving.
 pub async fn watch(shared: Arc<Shared>) {
+    let location_files = |o: &Options| -> Vec<Option<FileId>> {
+        [&o.geoip, &o.global_netblocks, &o.cccsv, &o.i2_netblocks]
+            .into_iter()
+            .map(|p| p.as_deref().and_then(file_id))
+            .collect()
+    };
     let mut last = shared.state.load().file;
+    let mut last_location = location_files(&shared.opts);
+    let mut gone_logged = false;
     loop {
         tokio::time::sleep(shared.opts.poll_interval).await;
         let now = file_id(&shared.opts.cache);
-        if now.is_some() && now != last {
+        if now.is_none() {
+            if !gone_logged {
+                log::warn!(
+                    "cache file {} is gone; still serving the loaded cache",
+                    shared.opts.cache.display()
+                );
+                gone_logged = true;
+            }
+            continue;
+        }
+        gone_logged = false;
+        let location = location_files(&shared.opts);
+        let location_changed = location != last_location;
+        if now != last || location_changed {
             last = now;
-            shared.reload("cache file changed", false).await;
+            last_location = location;
+            let why = if location_changed {
+                "location files changed"
+            } else {
+                "cache file changed"
+            };
+            shared.reload(why, location_changed).await;
         }
     }
 }

@@ -404,6 +404,57 @@ fn bad_cache_keeps_the_old_one_and_sighup_reloads() {
     );
 }
 
+/// mm_sync_out ships the location files beside the cache: a new one is used without a
+/// SIGHUP, an empty one is called out, and a cache file that disappears is logged while
+/// the loaded cache keeps serving.
+#[test]
+fn location_files_reload_when_replaced_and_a_lost_cache_is_logged() {
+    let s = Server::start(&fixture::cache(T0), &[]);
+    let wait_for = |what: &str, ok: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !ok() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: {}",
+                s.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let logged = |text: &str| s.stderr.lock().unwrap().contains(text);
+    assert!(
+        logged("location data: GeoIP "),
+        "{}",
+        s.stderr.lock().unwrap()
+    );
+    let ip_query = "/mirrorlist?repo=fedora-41&arch=x86_64&ip=198.51.100.1";
+    assert!(s.get(ip_query).body.contains("country = DE"));
+    let fresh = s.dir.path().join("geo.mmdb.new");
+    std::fs::write(
+        &fresh,
+        common::mmdb::build(&[("198.51.100.0/24", "FR", "EU")]),
+    )
+    .unwrap();
+    std::fs::rename(&fresh, s.dir.path().join("geo.mmdb")).unwrap();
+    wait_for("a replaced GeoIP database was not used", &|| {
+        s.get(ip_query).body.contains("country = FR")
+    });
+    wait_for("the reload was not logged", &|| {
+        logged("reloaded the cache (location files changed)")
+    });
+
+    std::fs::write(s.dir.path().join("global_netblocks.txt"), "").unwrap();
+    wait_for("an empty netblocks file went unnoticed", &|| {
+        logged("has no entries: the ASN tier is off")
+    });
+
+    std::fs::remove_file(&s.cache).unwrap();
+    wait_for("a deleted cache file went unnoticed", &|| {
+        logged("is gone; still serving the loaded cache")
+    });
+    assert_eq!(s.get("/mirrorlist?repo=fedora-41&arch=x86_64").status, 200);
+}
+
 #[test]
 fn sigterm_finishes_and_exits_cleanly() {
     let mut s = Server::start(&fixture::cache(T0), &[]);

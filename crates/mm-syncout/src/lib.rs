@@ -91,6 +91,8 @@ pub struct Report {
     pub results: Vec<TargetResult>,
     /// A problem with the public list directory (then it was not shipped).
     pub publiclist_error: Option<String>,
+    /// Data files not shipped because they are empty (the app servers keep theirs).
+    pub empty_data_files: Vec<String>,
 }
 
 impl Report {
@@ -516,9 +518,15 @@ pub fn sync_out(opts: &SyncOptions) -> Result<Report, SyncError> {
     let (cache, _staged) = stage_cache(&opts.cache)?;
     let summary = check_cache_file(opts, &cache)?;
     let mut files = vec![cache.display().to_string()];
+    let mut empty_data_files = Vec::new();
     for f in DATA_FILES {
         let p = opts.data_dir.join(f);
-        if p.is_file() {
+        if p.is_file() && p.metadata().is_ok_and(|m| m.len() == 0) {
+            // An empty netblocks or continent file would switch a tier off on every app
+            // server: keep theirs (a failed download leaves such a file).
+            log::error!("{} is empty; not shipped", p.display());
+            empty_data_files.push(p.display().to_string());
+        } else if p.is_file() {
             files.push(p.display().to_string());
         } else if f != "i2_netblocks.txt" {
             log::warn!("{} does not exist; not shipped", p.display());
@@ -568,6 +576,7 @@ pub fn sync_out(opts: &SyncOptions) -> Result<Report, SyncError> {
         summary,
         results,
         publiclist_error,
+        empty_data_files,
     })
 }
 

@@ -53,6 +53,16 @@ fn main() -> ExitCode {
             )
             .into());
         }
+        if !report.empty_data_files.is_empty() {
+            return Err(ExitError::new(
+                EXIT_FAILURE,
+                format!(
+                    "empty data files not shipped (the app servers keep theirs): {}",
+                    report.empty_data_files.join(", ")
+                ),
+            )
+            .into());
+        }
         if let Some(e) = report.publiclist_error {
             return Err(
                 ExitError::new(EXIT_FAILURE, format!("public list not shipped: {e}")).into(),

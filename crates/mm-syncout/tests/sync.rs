@@ -108,6 +108,23 @@ fn ships_to_every_target_and_reports() {
         std::fs::read_to_string(s.cache_dir.join("mm_sync_out.last")).unwrap(),
         "1000\n"
     );
+    // An empty data file (a failed download) is not shipped: the targets keep theirs.
+    std::fs::remove_file(s.cache_dir.join("country_continent.csv")).unwrap();
+    std::fs::write(s.cache_dir.join("country_continent.csv"), "").unwrap();
+    let o = run(&s, &[]);
+    assert_eq!(o.code, 1, "{}", text(&o));
+    assert!(
+        text(&o).contains("empty data files not shipped (the app servers keep theirs)"),
+        "{}",
+        text(&o)
+    );
+    for tgt in &targets {
+        assert_eq!(
+            std::fs::read_to_string(Path::new(tgt).join("country_continent.csv")).unwrap(),
+            "DE,EU\n"
+        );
+    }
+    std::fs::write(s.cache_dir.join("country_continent.csv"), "DE,EU\n").unwrap();
     // The same cache again is fine; an older one is refused; --force ships it.
     assert!(run(&s, &[]).code == 0);
     write_atomic(&s.cache_dir.join("mirrorlist_cache.proto"), &cache(900)).unwrap();
