@@ -581,7 +581,11 @@ impl Shared {
         } else {
             ("other", plain(404, "not found\n"))
         };
-        let tier = reply.tier.map_or("none", |t| t.name());
+        // an error offers no mirror, whatever tier the selection had reached
+        let tier = match reply.tier {
+            Some(t) if reply.status < 400 => t.name(),
+            _ => "none",
+        };
         self.metrics.count(endpoint, reply.status, tier);
         if reply.status < 400
             && let Some(line) = reply.access.take()

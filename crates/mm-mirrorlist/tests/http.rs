@@ -48,6 +48,12 @@ fn endpoints_statuses_and_headers() {
     );
     assert_eq!(s.get("/mirrorlist?repo=nope&arch=x86_64").status, 404);
     assert_eq!(s.get("/metalink?repo=nope&arch=x86_64").status, 404);
+    // a file the cache has no details of: no mirror offered, so no tier in /metrics
+    assert_eq!(
+        s.get("/metalink?path=pub/fedora/linux/releases/41/Everything/x86_64/os/missing.iso")
+            .status,
+        404
+    );
     let r = s.get("/mirrorlist");
     assert_eq!(
         (r.status, r.body.as_str()),
@@ -146,7 +152,7 @@ fn endpoints_statuses_and_headers() {
     );
     assert_eq!(
         count("endpoint=\"metalink\",status=\"404\",tier=\"none\""),
-        Some(1),
+        Some(2),
         "{m}"
     );
     assert_eq!(
