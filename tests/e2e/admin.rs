@@ -6,27 +6,9 @@ use mm_testkit::for_each_backend;
 /// The acceptance network: 2 sites, 3 hosts, 2 categories with URLs, netblocks, ASNs and
 /// allowed countries. Returns the runner for further checks.
 pub fn build_network(mm: &Runner) {
+    mm.add_category("Fedora Linux", "pub/fedora/linux", "Fedora");
+    mm.add_category("Fedora EPEL", "pub/epel", "EPEL");
     let steps: &[&[&str]] = &[
-        &["product", "add", "Fedora"],
-        &["product", "add", "EPEL"],
-        &[
-            "category",
-            "add",
-            "Fedora Linux",
-            "--topdir",
-            "pub/fedora/linux",
-            "--product",
-            "Fedora",
-        ],
-        &[
-            "category",
-            "add",
-            "Fedora EPEL",
-            "--topdir",
-            "pub/epel",
-            "--product",
-            "EPEL",
-        ],
         &[
             "site",
             "add",

@@ -11,27 +11,10 @@ use mm_testkit::for_each_backend;
 
 fn setup(mm: &Runner) {
     mm.run(&["db", "migrate"]).ok();
+    mm.add_category("Fedora Linux", "pub/fedora/linux", "Fedora");
+    mm.add_category("Fedora Archive", "pub/archive", "Fedora");
     for s in [
-        &["product", "add", "Fedora"][..],
-        &[
-            "category",
-            "add",
-            "Fedora Linux",
-            "--topdir",
-            "pub/fedora/linux",
-            "--product",
-            "Fedora",
-        ],
-        &[
-            "category",
-            "add",
-            "Fedora Archive",
-            "--topdir",
-            "pub/archive",
-            "--product",
-            "Fedora",
-        ],
-        &["version", "add", "Fedora", "39"],
+        &["version", "add", "Fedora", "39"][..],
         &["version", "add", "Fedora", "41"],
         &["arch", "add", "x86_64"],
         &["arch", "add", "aarch64"],

@@ -84,17 +84,7 @@ fn pipeline_excludes_stale_and_partial_mirrors_on_both_databases() {
             app = app.display(),
         ));
         let mm = Runner::new("mirrormanager", &cfg);
-        mm.run(&["product", "add", "Fedora"]).ok();
-        mm.run(&[
-            "category",
-            "add",
-            "Fedora Linux",
-            "--topdir",
-            TOP,
-            "--product",
-            "Fedora",
-        ])
-        .ok();
+        mm.add_category("Fedora Linux", TOP, "Fedora");
         Runner::new("update-master-directory-list", &cfg)
             .run(&[])
             .ok();

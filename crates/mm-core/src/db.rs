@@ -332,6 +332,23 @@ pub fn has_migrations_table(conn: &mut DbConn) -> Result<bool, DbError> {
     has_table(conn, MIGRATIONS_TABLE)
 }
 
+/// Does index `name` (a plain identifier) exist?
+pub fn has_index(conn: &mut DbConn, name: &str) -> Result<bool, DbError> {
+    let sql = match conn {
+        DbConn::Pg(_) => format!("SELECT COUNT(*) AS n FROM pg_indexes WHERE indexname = '{name}'"),
+        DbConn::Sqlite(_) => {
+            format!(
+                "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND name = '{name}'"
+            )
+        }
+    };
+    let n = match conn {
+        DbConn::Pg(c) => diesel::sql_query(sql).get_result::<CountRow>(c)?.n,
+        DbConn::Sqlite(c) => diesel::sql_query(sql).get_result::<CountRow>(c)?.n,
+    };
+    Ok(n > 0)
+}
+
 /// Does table `name` (a plain identifier) exist?
 fn has_table(conn: &mut DbConn, name: &str) -> Result<bool, DbError> {
     let sql = match conn {

@@ -8,6 +8,7 @@ pub mod files;
 pub mod lock;
 pub mod logging;
 pub mod net;
+pub mod stop;
 
 #[cfg(feature = "db")]
 pub mod db;

@@ -24,9 +24,9 @@ pub mod write;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
@@ -944,12 +944,11 @@ impl InProgress {
 /// The flag SIGTERM and SIGINT set: threads stop at their next check, the writer finishes
 /// what it has, locks are released on the way out.
 pub fn stop_flag() -> &'static Arc<AtomicBool> {
-    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
+    mm_core::stop::flag()
 }
 
 fn stopping() -> bool {
-    stop_flag().load(Ordering::Relaxed)
+    mm_core::stop::requested()
 }
 
 /// Why a host not crawled is unknown when the run ran out of time.
@@ -965,11 +964,8 @@ fn stop_reason() -> String {
 
 /// Route SIGTERM and SIGINT to [`stop_flag`].
 pub fn install_signal_handlers() -> Result<(), CrawlError> {
-    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(sig, Arc::clone(stop_flag()))
-            .map_err(|e| CrawlError::Internal(format!("cannot install signal handler: {e}")))?;
-    }
-    Ok(())
+    mm_core::stop::install(false)
+        .map_err(|e| CrawlError::Internal(format!("cannot install signal handler: {e}")))
 }
 
 /// The config's `embargoed_countries` plus the `embargoed_country` table (`mirrormanager

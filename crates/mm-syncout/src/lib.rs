@@ -9,8 +9,8 @@ use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, mpsc};
+
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions, kill_process_group, waitid};
@@ -227,33 +227,16 @@ fn rsync_command(opts: &SyncOptions, sources: &[String], dest: &str) -> Command 
 /// again after SIGKILL, before it is abandoned.
 const KILL_GRACE: Duration = Duration::from_secs(1);
 
-/// Set by SIGINT/SIGTERM. Each rsync runs in a process group of its own (so that a timeout
-/// can kill its ssh too), which also keeps a terminal's Ctrl-C from reaching it: on this
-/// flag the job kills the groups itself.
-fn stop_flag() -> &'static Arc<AtomicBool> {
-    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-    FLAG.get_or_init(|| Arc::new(AtomicBool::new(false)))
-}
-
+/// Set by SIGINT, SIGTERM and SIGHUP. Each rsync runs in a process group of its own (so
+/// that a timeout can kill its ssh too), which also keeps a terminal's Ctrl-C from reaching
+/// it: on this flag the job kills the groups itself.
 fn stopping() -> bool {
-    stop_flag().load(Ordering::Relaxed)
+    mm_core::stop::requested()
 }
 
 fn install_signal_handlers() -> Result<(), SyncError> {
-    static ONCE: OnceLock<Result<(), String>> = OnceLock::new();
-    ONCE.get_or_init(|| {
-        for sig in [
-            signal_hook::consts::SIGTERM,
-            signal_hook::consts::SIGINT,
-            signal_hook::consts::SIGHUP,
-        ] {
-            signal_hook::flag::register(sig, Arc::clone(stop_flag()))
-                .map_err(|e| format!("cannot install signal handler: {e}"))?;
-        }
-        Ok(())
-    })
-    .clone()
-    .map_err(SyncError::Signal)
+    mm_core::stop::install(true)
+        .map_err(|e| SyncError::Signal(format!("cannot install signal handler: {e}")))
 }
 
 /// Collects what a child writes to one pipe on a thread of its own, so that a pipe held

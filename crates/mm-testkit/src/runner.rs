@@ -93,4 +93,22 @@ impl Runner {
         );
         run
     }
+
+    /// `mirrormanager product add PRODUCT` (unless `product show` finds it) and
+    /// `category add NAME --topdir TOPDIR --product PRODUCT`; both must succeed.
+    pub fn add_category(&self, name: &str, topdir: &str, product: &str) {
+        if self.run(&["product", "show", product]).code != 0 {
+            self.run(&["product", "add", product]).ok();
+        }
+        self.run(&[
+            "category",
+            "add",
+            name,
+            "--topdir",
+            topdir,
+            "--product",
+            product,
+        ])
+        .ok();
+    }
 }

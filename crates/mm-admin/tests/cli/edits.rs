@@ -14,27 +14,9 @@ use super::mirrormanager;
 /// Two products and categories, two sites, two hosts of one site; mirror.example.edu
 /// carries Fedora Linux (always up to date).
 fn network(mm: &Runner) {
+    mm.add_category("Fedora Linux", "pub/fedora/linux", "Fedora");
+    mm.add_category("Fedora EPEL", "pub/epel", "EPEL");
     let steps: &[&[&str]] = &[
-        &["product", "add", "Fedora"],
-        &["product", "add", "EPEL"],
-        &[
-            "category",
-            "add",
-            "Fedora Linux",
-            "--topdir",
-            "pub/fedora/linux",
-            "--product",
-            "Fedora",
-        ],
-        &[
-            "category",
-            "add",
-            "Fedora EPEL",
-            "--topdir",
-            "pub/epel",
-            "--product",
-            "EPEL",
-        ],
         &["site", "add", "Example University"],
         &["site", "add", "Other Org"],
         &[
@@ -233,23 +215,17 @@ fn removing_a_category_takes_its_repositories_propagation_statistics_along() {
     for_each_backend(|db| {
         let mm = mirrormanager(db);
         network(&mm);
+        // the ids `show --json` gives
+        let id = |what: &str, name: &str| -> i32 {
+            let shown = mm.run(&[what, "show", name, "--json"]).ok().json();
+            shown["id"].as_i64().expect("an id") as i32
+        };
+        let (epel, fedora) = (
+            id("category", "Fedora EPEL"),
+            id("category", "Fedora Linux"),
+        );
+        let (p_epel, p_fedora) = (id("product", "EPEL"), id("product", "Fedora"));
         let conn = &mut db.conn;
-        let cat_id = |conn: &mut mm_core::DbConn, name: &str| -> i32 {
-            category::table
-                .filter(category::name.eq(name))
-                .select(category::id)
-                .first(conn)
-                .unwrap()
-        };
-        let (epel, fedora) = (cat_id(conn, "Fedora EPEL"), cat_id(conn, "Fedora Linux"));
-        let product = |conn: &mut mm_core::DbConn, name: &str| -> i32 {
-            product::table
-                .filter(product::name.eq(name))
-                .select(product::id)
-                .first(conn)
-                .unwrap()
-        };
-        let (p_epel, p_fedora) = (product(conn, "EPEL"), product(conn, "Fedora"));
         let v10 = fixture::version(conn, p_epel, "10", 10, false).unwrap();
         let v43 = fixture::version(conn, p_fedora, "43", 43, false).unwrap();
         let x86 = fixture::arch(conn, "x86_64", true).unwrap();

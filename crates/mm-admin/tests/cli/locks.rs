@@ -9,17 +9,7 @@ use super::mirrormanager;
 fn only_job_locks_can_be_held() {
     for_each_backend(|db| {
         let mm = mirrormanager(db);
-        mm.run(&["product", "add", "Fedora"]).ok();
-        mm.run(&[
-            "category",
-            "add",
-            "Fedora Linux",
-            "--topdir",
-            "pub/fedora/linux",
-            "--product",
-            "Fedora",
-        ])
-        .ok();
+        mm.add_category("Fedora Linux", "pub/fedora/linux", "Fedora");
         for name in [
             "umdl-fedora-linux",
             "crawler-fedora-linux",
