@@ -331,6 +331,8 @@ pub struct Shared {
     log_tx: Option<SyncSender<LogMsg>>,
     reload_lock: tokio::sync::Mutex<()>,
     loader: Loader,
+    /// The location files as they were just before the first load (see [`watch`]).
+    location_at_start: Vec<Option<FileId>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -396,6 +398,9 @@ impl Shared {
     /// Load everything and prepare the shared state (blocking).
     pub fn new(opts: Options) -> Result<Arc<Shared>, ServerError> {
         let loader = Loader::start()?;
+        // Taken before the files are read: one replaced while the server starts is seen
+        // as changed, and loaded again.
+        let location_at_start = location_ids(&opts);
         let o = opts.clone();
         let loaded = loader
             .run_blocking(move || load_cache(&o.cache, Arc::new(load_geo(&o)?)))
@@ -416,6 +421,7 @@ impl Shared {
             log_tx,
             reload_lock: tokio::sync::Mutex::new(()),
             loader,
+            location_at_start,
         }))
     }
 
@@ -725,19 +731,21 @@ async fn terminate_signal() {
     }
 }
 
+/// The identities of the location files (GeoIP, netblocks, continents, Internet2).
+fn location_ids(o: &Options) -> Vec<Option<FileId>> {
+    [&o.geoip, &o.global_netblocks, &o.cccsv, &o.i2_netblocks]
+        .into_iter()
+        .map(|p| p.as_deref().and_then(file_id))
+        .collect()
+}
+
 /// Poll the cache file and reload when it was replaced or rewritten; reload the location
 /// files too when one of them was (mm_sync_out ships them beside the cache, and the daily
 /// netblock refresh must not wait for a SIGHUP). A cache file that disappears is logged
 /// once; the loaded cache keeps serving.
 pub async fn watch(shared: Arc<Shared>) {
-    let location_files = |o: &Options| -> Vec<Option<FileId>> {
-        [&o.geoip, &o.global_netblocks, &o.cccsv, &o.i2_netblocks]
-            .into_iter()
-            .map(|p| p.as_deref().and_then(file_id))
-            .collect()
-    };
     let mut last = shared.state.load().file;
-    let mut last_location = location_files(&shared.opts);
+    let mut last_location = shared.location_at_start.clone();
     let mut gone_logged = false;
     loop {
         tokio::time::sleep(shared.opts.poll_interval).await;
@@ -753,7 +761,7 @@ pub async fn watch(shared: Arc<Shared>) {
             continue;
         }
         gone_logged = false;
-        let location = location_files(&shared.opts);
+        let location = location_ids(&shared.opts);
         let location_changed = location != last_location;
         if now != last || location_changed {
             last = now;
